@@ -1,0 +1,1 @@
+"""Runner parts of mamba_vod: hooks and loops."""

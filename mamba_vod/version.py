@@ -1,0 +1,2 @@
+"""Version of mamba_vod."""
+__version__ = '0.1.0'
