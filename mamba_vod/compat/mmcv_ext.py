@@ -16,6 +16,7 @@ Shapes: boxes (N, 4) xyxy; rois (R, 5) as (batch_index, x1, y1, x2, y2);
 features (B, C, H, W); pooled RoI features (R, C, PH, PW).
 """
 import importlib
+import importlib.machinery
 import sys
 import types
 import warnings
@@ -85,6 +86,9 @@ class TorchvisionExtModule(types.ModuleType):
 
     def __init__(self):
         super().__init__(EXT_NAME, __doc__)
+        # a spec without a loader: importlib/pkgutil see the module, and mmengine's
+        # mmcv_full_available() still (rightly) answers False
+        self.__spec__ = importlib.machinery.ModuleSpec(EXT_NAME, None)
         self.nms = nms
         self.roi_align_forward = roi_align_forward
         self.roi_align_backward = roi_align_backward

@@ -1,0 +1,110 @@
+"""Turns a config file plus command-line choices into the config a Runner runs.
+
+``tools/train.py``, ``tools/test.py`` and ``tools/quickstart.py`` share this, so a
+run started from Python is configured exactly like one started from the shell.
+"""
+import os.path as osp
+from typing import Optional, Sequence, Union
+
+import torch
+from mmengine.config import Config
+
+LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
+
+
+def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
+    """Reads ``config`` (a path or a Config) and merges ``cfg_options`` (``{'a.b': value}``)."""
+    if isinstance(config, Config):
+        cfg = config.copy()
+    else:
+        if not osp.isfile(config):
+            raise FileNotFoundError(f"config file '{config}' not found")
+        cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return cfg
+
+
+def _set_work_dir(cfg: Config, config: Union[str, Config], work_dir: Optional[str]) -> None:
+    # priority: command line > config file > ./work_dirs/<config name>
+    if work_dir is not None:
+        cfg.work_dir = work_dir
+    elif cfg.get('work_dir') is None:
+        name = osp.splitext(osp.basename(config))[0] if isinstance(config, str) else 'run'
+        cfg.work_dir = osp.join('./work_dirs', name)
+
+
+def _adapt_distributed_to_cpu(cfg: Config) -> None:
+    """Without GPUs, distributed runs use gloo and a CPU DistributedDataParallel."""
+    if cfg.launcher == 'none' or torch.cuda.is_available():
+        return
+    dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
+    if dist_cfg.get('backend', 'nccl') == 'nccl':
+        dist_cfg['backend'] = 'gloo'
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel', broadcast_buffers=False)
+    wrapper['device_ids'] = None
+    cfg.model_wrapper_cfg = wrapper
+
+
+def train_config(config: Union[str, Config], *, work_dir: Optional[str] = None, resume: Optional[str] = None,
+                 amp: bool = False, auto_scale_lr: bool = False, cfg_options: Optional[dict] = None,
+                 launcher: str = 'none') -> Config:
+    """The config for a training run.
+
+    Args:
+        resume: None (no resume), ``'auto'`` (the latest checkpoint in the work
+            dir) or a checkpoint path.
+        amp: train with automatic mixed precision (needs a GPU).
+        auto_scale_lr: scale the lr by total batch / ``auto_scale_lr.base_batch_size``.
+    """
+    if launcher not in LAUNCHERS:
+        raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
+    cfg = load_config(config, cfg_options)
+    cfg.launcher = launcher
+    _adapt_distributed_to_cpu(cfg)
+    _set_work_dir(cfg, config, work_dir)
+    if amp:
+        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        cfg.optim_wrapper.loss_scale = 'dynamic'
+    if auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise KeyError('--auto-scale-lr needs auto_scale_lr.base_batch_size in the config')
+        cfg.auto_scale_lr.enable = True
+    if resume == 'auto':
+        cfg.resume, cfg.load_from = True, None
+    elif resume is not None:
+        cfg.resume, cfg.load_from = True, resume
+    return cfg
+
+
+def _vid_metrics(evaluator) -> Sequence[dict]:
+    metrics = evaluator if isinstance(evaluator, (list, tuple)) else [evaluator]
+    return [metric for metric in metrics if metric.get('type') in ('VIDMetric', 'mamba_vod.VIDMetric')]
+
+
+def test_config(config: Union[str, Config], checkpoint: str, *, work_dir: Optional[str] = None,
+                out: Optional[str] = None, cfg_options: Optional[dict] = None,
+                launcher: str = 'none') -> Config:
+    """The config for evaluating ``checkpoint`` on the test split.
+
+    Args:
+        out: also write every prediction to this file (the VID metric's dump
+            format, readable by ``tools/analysis/eval_vid.py``).
+    """
+    if launcher not in LAUNCHERS:
+        raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
+    if not osp.isfile(checkpoint):
+        raise FileNotFoundError(f"checkpoint '{checkpoint}' not found")
+    cfg = load_config(config, cfg_options)
+    cfg.launcher = launcher
+    _adapt_distributed_to_cpu(cfg)
+    _set_work_dir(cfg, config, work_dir)
+    cfg.load_from = checkpoint
+    if out is not None:
+        metrics = _vid_metrics(cfg.test_evaluator)
+        if not metrics:
+            raise ValueError('--out writes the predictions through the VIDMetric of test_evaluator, '
+                             'and this config has none')
+        for metric in metrics:
+            metric['dump_file'] = out
+    return cfg
