@@ -1,0 +1,157 @@
+"""Streaming speed and memory of a detector, optionally against a second config, in one run.
+
+    python tools/analysis/benchmark.py CONFIG [--checkpoint C] [--compare-config CONFIG2
+        [--compare-checkpoint C2]] [--device cpu|cuda] [--frames N] [--warmup W]
+        [--size H W] [--fp16] [--memory-at 100 2000] [--json OUT]
+
+Each config runs as a :class:`StreamingDetector` over the same deterministic
+synthetic video (textured background, moving coloured objects) of size H x W:
+per-frame latency (after ``--warmup`` frames), fps, p50/p95 latency, the
+process's resident memory at the frames given by ``--memory-at``, its peak, and
+on CUDA the peak device memory. Without a checkpoint the weights are random,
+which times the same computation as trained weights for a fixed number of
+proposals (the RPN keeps ``max_per_img`` proposals either way).
+"""
+import argparse
+import contextlib
+import json
+import os
+import os.path as osp
+import platform
+import resource
+import time
+from typing import List, Optional
+
+import numpy as np
+import torch
+from mmengine.config import DictAction
+
+from mamba_vod.apis import StreamingDetector
+
+
+def synthetic_frames(count: int, height: int, width: int, seed: int = 0):
+    """Yields ``count`` (H, W, 3) uint8 BGR frames of objects moving over clutter."""
+    rng = np.random.default_rng(seed)
+    background = rng.integers(0, 256, (height // 8 + 1, width // 8 + 1, 3), dtype=np.uint8)
+    background = np.kron(background, np.ones((8, 8, 1), dtype=np.uint8))[:height, :width]
+    colours = rng.integers(0, 256, (3, 3))
+    for index in range(count):
+        frame = background.copy()
+        for k, colour in enumerate(colours):
+            size = int(min(height, width) * (0.2 + 0.05 * k))
+            x = int((width - size) * (0.5 + 0.45 * np.sin(0.05 * index + 2 * k)))
+            y = int((height - size) * (0.5 + 0.45 * np.cos(0.04 * index + k)))
+            frame[y:y + size, x:x + size] = colour
+        yield frame
+
+
+def resident_mb() -> float:
+    """The process's resident set size now, in MB (Linux /proc; else the peak)."""
+    try:
+        with open('/proc/self/statm') as f:
+            return int(f.read().split()[1]) * os.sysconf('SC_PAGE_SIZE') / 2**20
+    except OSError:
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _sync(device: str) -> None:
+    if device.startswith('cuda'):
+        torch.cuda.synchronize()
+
+
+def benchmark_config(config: str, checkpoint: Optional[str], *, device: str, frames: int, warmup: int,
+                     size, fp16: bool, memory_at: List[int], cfg_options: Optional[dict] = None) -> dict:
+    """Streams ``warmup + frames`` frames through one detector and returns its figures."""
+    detector = StreamingDetector(config, checkpoint, device=device, cfg_options=cfg_options)
+    if fp16 and not device.startswith('cuda'):
+        raise ValueError('--fp16 runs the model under CUDA autocast; use --device cuda')
+    if device.startswith('cuda'):
+        torch.cuda.reset_peak_memory_stats()
+    latencies, memory = [], {}
+    autocast = torch.autocast(device_type='cuda', dtype=torch.float16) if fp16 else contextlib.nullcontext()
+    with autocast:
+        for index, frame in enumerate(synthetic_frames(warmup + frames, *size)):
+            _sync(device)
+            start = time.perf_counter()
+            detector.step(frame)
+            _sync(device)
+            if index >= warmup:
+                latencies.append(time.perf_counter() - start)
+            if index + 1 in memory_at:
+                memory[index + 1] = round(resident_mb(), 1)
+    latency_ms = np.array(latencies) * 1000
+    result = dict(
+        config=config, checkpoint=checkpoint, frames=frames, warmup=warmup, size=list(size), fp16=fp16,
+        fps=round(1000 / latency_ms.mean(), 2), mean_ms=round(float(latency_ms.mean()), 2),
+        p50_ms=round(float(np.percentile(latency_ms, 50)), 2),
+        p95_ms=round(float(np.percentile(latency_ms, 95)), 2),
+        host_rss_mb_at_frame=memory, host_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+                                                           / 1024, 1))
+    if device.startswith('cuda'):
+        result['device_peak_mb'] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
+    del detector
+    return result
+
+
+def machine() -> dict:
+    info = dict(python=platform.python_version(), torch=torch.__version__, cpu=platform.processor() or
+                platform.machine(), cores=os.cpu_count(), threads=torch.get_num_threads())
+    if torch.cuda.is_available():
+        info['gpu'] = torch.cuda.get_device_name()
+    return info
+
+
+def print_table(results: List[dict]) -> None:
+    print('| config | fps | mean ms | p50 ms | p95 ms | host RSS MB at frame | device peak MB |')
+    print('| --- | --- | --- | --- | --- | --- | --- |')
+    for r in results:
+        rss = ', '.join(f'{k}: {v}' for k, v in r['host_rss_mb_at_frame'].items()) or '-'
+        print(f"| {osp.basename(r['config'])} | {r['fps']} | {r['mean_ms']} | {r['p50_ms']} | {r['p95_ms']} | "
+              f"{rss} | {r.get('device_peak_mb', '-')} |")
+    if len(results) == 2:
+        print(f"latency ratio {osp.basename(results[0]['config'])} / {osp.basename(results[1]['config'])}: "
+              f"{results[0]['mean_ms'] / results[1]['mean_ms']:.3f}")
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Streaming fps, latency and memory of one or two configs.')
+    parser.add_argument('config')
+    parser.add_argument('--checkpoint')
+    parser.add_argument('--compare-config', help='a second config timed in the same run (e.g. the baseline)')
+    parser.add_argument('--compare-checkpoint')
+    parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
+    parser.add_argument('--frames', type=int, default=50, help='timed frames')
+    parser.add_argument('--warmup', type=int, default=5, help='untimed frames first')
+    parser.add_argument('--size', type=int, nargs=2, default=[600, 1000], metavar=('H', 'W'))
+    parser.add_argument('--fp16', action='store_true', help='fp16 autocast (CUDA)')
+    parser.add_argument('--memory-at', type=int, nargs='*', default=[100, 2000],
+                        help='frame counts (warm-up included) at which the resident memory is recorded')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='overrides for both configs')
+    parser.add_argument('--json', help='write the results here')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    runs = [(args.config, args.checkpoint)]
+    if args.compare_config:
+        runs.append((args.compare_config, args.compare_checkpoint))
+    results = [
+        benchmark_config(config, checkpoint, device=args.device, frames=args.frames, warmup=args.warmup,
+                         size=args.size, fp16=args.fp16, memory_at=args.memory_at, cfg_options=args.cfg_options)
+        for config, checkpoint in runs
+    ]
+    print_table(results)
+    report = dict(machine=machine(), results=results)
+    if len(results) == 2:
+        report['latency_ratio'] = round(results[0]['mean_ms'] / results[1]['mean_ms'], 4)
+    if args.json:
+        tmp = args.json + '.tmp'
+        with open(tmp, 'w') as f:
+            json.dump(report, f, indent=2)
+        os.replace(tmp, args.json)
+    return report
+
+
+if __name__ == '__main__':
+    main()
