@@ -1,0 +1,4 @@
+"""Layers of mamba_vod's models: :class:`GEO`, the attention over the memory bank."""
+from .geo import GEO
+
+__all__ = ['GEO']

@@ -1,0 +1,126 @@
+"""GEO, the generalized enhancement operation of MAMBA: queries attend to memory keys (DESIGN.md s.4).
+
+Shape shorthand: B batch, Nq queries (pixels or proposals), Nk keys (sampled memory), C channels,
+H heads, d = C / H head dim.
+
+Paper form (``value_projection=False``): ``q = query_proj(Q)``, ``k = key_proj(K)``, split into H
+heads of d; ``A_h = softmax(q_h k_h^T / sqrt(d))``; ``head_h = A_h K`` uses the raw keys (all C
+dims) as values; the H heads are concatenated to H*C channels and mapped back to C by
+``group_conv``, a 1x1 conv with H groups; the output is ``Q + group_conv(concat)``. Each row of
+``A_h`` sums to one, so ``W_h (A_h K) + b_h = A_h (K W_h^T) + b_h``: the conv folds into per-head
+values of d dims, and GEO becomes ordinary multi-head attention (what :meth:`GEO.forward` runs).
+:meth:`GEO.forward_literal` computes the formula as written, as a reference.
+
+SELSA form (``value_projection=True``, the authors' released aggregator): values are
+``value_proj(K)`` split into heads of d, the merged heads go through ``output_proj``; output
+``Q + output_proj(concat)``.
+"""
+from typing import Tuple
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from mamba_vod.ops import BACKENDS, geo_attention
+from mamba_vod.registry import MODELS
+
+
+@MODELS.register_module()
+class GEO(nn.Module):
+    """Multi-head attention of queries over memory keys, with the residual.
+
+    Args:
+        channels: C, the feature size of queries and keys.
+        num_heads: H; C must be divisible by it.
+        value_projection: False for the paper's GEO (raw keys as values, grouped 1x1 output conv),
+            True for the SELSA-style aggregator (linear value and output projections).
+        backend: passed to :func:`mamba_vod.ops.geo_attention` ('auto', 'triton', 'torch', 'reference').
+
+    Parameters: ``query_proj``, ``key_proj`` (Linear C->C); paper form ``group_conv``
+    (Conv1d(H*C, C, 1, groups=H)); SELSA form ``value_proj``, ``output_proj`` (Linear C->C).
+    """
+
+    def __init__(self, channels: int, *, num_heads: int = 16, value_projection: bool = False,
+                 backend: str = 'auto') -> None:
+        super().__init__()
+        if channels <= 0 or num_heads <= 0 or channels % num_heads:
+            raise ValueError(f'GEO: channels ({channels}) must be a positive multiple of num_heads ({num_heads})')
+        if backend not in BACKENDS:
+            raise ValueError(f'GEO: backend must be one of {BACKENDS}, got {backend!r}')
+        self.channels = channels
+        self.num_heads = num_heads
+        self.value_projection = value_projection
+        self.backend = backend
+        self.query_proj = nn.Linear(channels, channels)
+        self.key_proj = nn.Linear(channels, channels)
+        if value_projection:
+            self.value_proj = nn.Linear(channels, channels)
+            self.output_proj = nn.Linear(channels, channels)
+        else:
+            self.group_conv = nn.Conv1d(num_heads * channels, channels, 1, groups=num_heads)
+
+    def extra_repr(self) -> str:
+        return (f'channels={self.channels}, num_heads={self.num_heads}, '
+                f'value_projection={self.value_projection}, backend={self.backend!r}')
+
+    def forward(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """Enhance ``query`` (Nq, C) or (B, Nq, C) with ``keys`` (Nk, C) or (B, Nk, C), Nk >= 1.
+
+        Returns ``query`` + aggregation, shaped like ``query``.
+        """
+        query_b, keys_b = self._as_batched(query, keys)
+        q = self._split_heads(self.query_proj(query_b))  # (B, H, Nq, d)
+        k = self._split_heads(self.key_proj(keys_b))  # (B, H, Nk, d)
+        if self.value_projection:
+            v = self._split_heads(self.value_proj(keys_b))
+        else:
+            # head h's values: keys @ W_h^T, W_h = group_conv.weight[h*d:(h+1)*d, :, 0] (d, C)
+            v = self._split_heads(F.linear(keys_b, self.group_conv.weight.squeeze(-1)))
+        merged = self._merge_heads(geo_attention(q, k, v, backend=self.backend))  # (B, Nq, C)
+        if self.value_projection:
+            out = self.output_proj(merged)
+        else:
+            out = merged + self.group_conv.bias
+        return (query_b + out).reshape(query.shape)
+
+    def forward_literal(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """The formula as written, with the (Nq, Nk) attention matrices; same inputs and output as
+        :meth:`forward`. Slow and memory-hungry: a reference for tests and benchmarks."""
+        query_b, keys_b = self._as_batched(query, keys)
+        batch, num_queries, _ = query_b.shape
+        q = self._split_heads(self.query_proj(query_b))
+        k = self._split_heads(self.key_proj(keys_b))
+        attn = torch.softmax(q @ k.transpose(-2, -1) / (self.channels // self.num_heads) ** 0.5, dim=-1)
+        if self.value_projection:
+            out = self.output_proj(self._merge_heads(attn @ self._split_heads(self.value_proj(keys_b))))
+        else:
+            heads = attn @ keys_b.unsqueeze(1)  # (B, H, Nq, C): raw keys as values
+            concat = heads.permute(0, 2, 1, 3).reshape(batch, num_queries, self.num_heads * self.channels)
+            out = self.group_conv(concat.transpose(1, 2)).transpose(1, 2)  # (B, Nq, C)
+        return (query_b + out).reshape(query.shape)
+
+    def _as_batched(self, query: torch.Tensor, keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """(B, Nq, C) and (B, Nk, C) views of the inputs, checked."""
+        if query.dim() not in (2, 3) or keys.dim() != query.dim():
+            raise ValueError('GEO: query and keys must both be (N, C) or both (B, N, C), got '
+                             f'{tuple(query.shape)} and {tuple(keys.shape)}')
+        if query.shape[-1] != self.channels or keys.shape[-1] != self.channels:
+            raise ValueError(f'GEO: expected {self.channels} channels, got query {tuple(query.shape)} and '
+                             f'keys {tuple(keys.shape)}')
+        if query.dim() == 2:
+            return query.unsqueeze(0), keys.unsqueeze(0)
+        if query.shape[0] != keys.shape[0]:
+            raise ValueError(f'GEO: query and keys have different batch sizes: {tuple(query.shape)} and '
+                             f'{tuple(keys.shape)}')
+        return query, keys
+
+    def _split_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, N, H*d) -> (B, H, N, d), a view."""
+        batch, num, channels = x.shape
+        return x.view(batch, num, self.num_heads, channels // self.num_heads).transpose(1, 2)
+
+    @staticmethod
+    def _merge_heads(x: torch.Tensor) -> torch.Tensor:
+        """(B, H, N, d) -> (B, N, H*d), channels in head order."""
+        batch, heads, num, dim = x.shape
+        return x.transpose(1, 2).reshape(batch, num, heads * dim)

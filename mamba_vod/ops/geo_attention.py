@@ -1,0 +1,62 @@
+"""GEO attention: softmax(q k^T * scale) v per (batch, head), with a choice of backend.
+
+Shape shorthand: B batch, H heads, Nq queries, Nk keys, D query/key head dim, Dv value head dim.
+
+Backends:
+- ``'triton'``: fused flash-attention style kernels (:mod:`.geo_attention_triton`), forward and
+  backward, never materialising the (Nq, Nk) matrix; CUDA tensors, or CPU tensors through the
+  Triton interpreter (slow; meant for tests).
+- ``'torch'``: :func:`torch.nn.functional.scaled_dot_product_attention`.
+- ``'reference'``: the explicit softmax of :mod:`.geo_attention_reference`.
+- ``'auto'``: ``'triton'`` for CUDA tensors when Triton is installed, ``'torch'`` otherwise.
+"""
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+
+from .attention_inputs import check_attention_inputs, resolve_scale
+from .geo_attention_reference import geo_attention_reference
+
+BACKENDS = ('auto', 'triton', 'torch', 'reference')
+
+
+def resolve_backend(backend: str, device: torch.device) -> str:
+    """The concrete backend ('triton', 'torch' or 'reference') that ``backend`` means on ``device``."""
+    if backend not in BACKENDS:
+        raise ValueError(f'geo_attention: backend must be one of {BACKENDS}, got {backend!r}')
+    if backend != 'auto':
+        return backend
+    from .geo_attention_triton import triton_available
+    return 'triton' if device.type == 'cuda' and triton_available() else 'torch'
+
+
+def geo_attention_torch(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                        scale: Optional[float] = None) -> torch.Tensor:
+    """softmax(q k^T * scale) v through PyTorch's ``scaled_dot_product_attention``; shapes as
+    :func:`geo_attention`."""
+    shape = check_attention_inputs(q, k, v)
+    return F.scaled_dot_product_attention(q, k, v, scale=resolve_scale(scale, shape.head_dim))
+
+
+def geo_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, scale: Optional[float] = None,
+                  backend: str = 'auto') -> torch.Tensor:
+    """Multi-head attention without masks or dropout: softmax(q k^T * scale) v.
+
+    Args:
+        q: (B, H, Nq, D) queries.
+        k: (B, H, Nk, D) keys, Nk >= 1.
+        v: (B, H, Nk, Dv) values.
+        scale: multiplies the scores; None means 1/sqrt(D).
+        backend: 'auto' | 'triton' | 'torch' | 'reference' (see the module docstring).
+
+    Returns:
+        (B, H, Nq, Dv) in the dtype of the inputs (fp32, fp16 or bf16 for 'triton').
+    """
+    name = resolve_backend(backend, q.device)
+    if name == 'triton':
+        from .geo_attention_triton import geo_attention_triton
+        return geo_attention_triton(q, k, v, scale)
+    if name == 'torch':
+        return geo_attention_torch(q, k, v, scale)
+    return geo_attention_reference(q, k, v, scale)
