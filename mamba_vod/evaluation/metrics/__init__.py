@@ -1,0 +1,4 @@
+"""MMEngine metrics of mamba_vod."""
+from .vid_metric import VIDMetric
+
+__all__ = ['VIDMetric']

@@ -1,0 +1,151 @@
+"""VIDMetric: ImageNet VID mAP@0.5 (devkit or VOC rule) with FGFA's motion
+breakdown, as an MMEngine metric.
+
+Shape shorthand: N detections, I images, C classes.
+"""
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+from mmengine.evaluator import BaseMetric
+from mmengine.logging import print_log
+
+from mamba_vod.registry import METRICS
+from ..functional import (FGFA_MOTION_RANGES, FlatDetections, VIDPredictions, eval_vid_map_flat,
+                          format_vid_table, load_vid_annotations, read_frame_subset, save_vid_predictions,
+                          select_images, stack_predictions)
+from ..functional.vid_map import MODES
+
+MOTION_COLUMNS = ('slow', 'medium', 'fast')
+
+
+def _field(obj, name: str):
+    """``obj[name]`` for dicts, ``obj.name`` for data elements."""
+    return obj[name] if isinstance(obj, dict) else getattr(obj, name)
+
+
+def _numpy(value) -> np.ndarray:
+    if hasattr(value, 'detach'):
+        value = value.detach().cpu().numpy()
+    return np.asarray(value)
+
+
+@METRICS.register_module()
+class VIDMetric(BaseMetric):
+    """ImageNet VID evaluation.
+
+    ``process()`` keeps, per image, its json ``img_id`` and ``pred_instances``
+    (``bboxes`` (n, 4) x1, y1, x2, y2 in original-image pixels, ``scores``
+    (n,), ``labels`` (n,) in 0..C-1); MMEngine gathers them from all ranks, and
+    ``compute_metrics()`` evaluates the processed images against ``ann_file``.
+
+    Args:
+        ann_file: COCO-VID json of the evaluated split.
+        mode: ``'ilsvrc'`` (devkit rule, small objects get a lower IoU
+            threshold) or ``'voc'`` (mmdet's ``eval_map`` at IoU 0.5).
+        motion_breakdown: also report ``mAP_slow`` / ``mAP_medium`` /
+            ``mAP_fast`` (FGFA's ranges; needs ``instance_id`` in the json).
+        report_voc: also report ``mAP_voc``.
+        frame_subsets: name -> text file listing json ``file_name``s, one per
+            line; adds ``mAP_<name>`` over the processed images listed.
+        dump_file: write the predictions there (.npz, see
+            :mod:`..functional.prediction_io`) for
+            ``tools/analysis/eval_vid.py``.
+        prefix: metric name prefix; ``'vid'`` gives ``vid/mAP``.
+        collect_device: ``'cpu'`` or ``'gpu'``, for gathering across ranks.
+
+    Values are fractions in [0, 1] (as ``coco/bbox_mAP``); the logged table
+    shows percent.
+    """
+    default_prefix: Optional[str] = 'vid'
+
+    def __init__(self, ann_file: str, *, mode: str = 'ilsvrc', motion_breakdown: bool = True,
+                 report_voc: bool = False, frame_subsets: Optional[Dict[str, str]] = None,
+                 dump_file: Optional[str] = None, prefix: Optional[str] = None,
+                 collect_device: str = 'cpu') -> None:
+        super().__init__(collect_device=collect_device, prefix=prefix)
+        if mode not in MODES:
+            raise ValueError(f'VIDMetric: mode must be one of {MODES}, got {mode!r}')
+        self.ann_file = ann_file
+        self.mode = mode
+        self.motion_breakdown = motion_breakdown
+        self.report_voc = report_voc
+        self.dump_file = dump_file
+        self.annotations = load_vid_annotations(ann_file)
+        if motion_breakdown and self.annotations.gts.motion_iou is None:
+            raise ValueError(f'VIDMetric: {ann_file} has annotations without "instance_id", which the '
+                             'motion breakdown needs; pass motion_breakdown=False')
+        self.subset_masks = {name: read_frame_subset(path, self.annotations)
+                             for name, path in (frame_subsets or {}).items()}
+
+    def process(self, data_batch: dict, data_samples: Sequence) -> None:
+        for sample in data_samples:
+            pred = _field(sample, 'pred_instances')
+            self.results.append(dict(
+                img_id=int(_field(sample, 'img_id')),
+                bboxes=_numpy(_field(pred, 'bboxes')).astype(np.float32).reshape(-1, 4),
+                scores=_numpy(_field(pred, 'scores')).astype(np.float32).reshape(-1),
+                labels=_numpy(_field(pred, 'labels')).astype(np.int32).reshape(-1)))
+
+    def compute_metrics(self, results: list) -> Dict[str, float]:
+        preds = stack_predictions(results)
+        if self.dump_file:
+            save_vid_predictions(self.dump_file, preds)
+            print_log(f'VIDMetric: wrote {len(preds.img_ids)} images of predictions to '
+                      f'{self.dump_file}', logger='current')
+        return self.evaluate_predictions(preds, source='the model predictions')
+
+    def evaluate_predictions(self, preds: VIDPredictions, source: str = 'predictions'
+                             ) -> Dict[str, float]:
+        """Evaluate flat predictions (e.g. a loaded dump) on the images they
+        cover; logs the per-class table and returns the metrics (no prefix)."""
+        dets, processed = self._flat_detections(preds, source)
+        num_classes = len(self.annotations.classes)
+        columns, means = {}, {}
+        sub_dets, sub_gts, num_imgs = select_images(dets, self.annotations.gts, processed)
+        ranges = FGFA_MOTION_RANGES if self.motion_breakdown else None
+        mean, per_class = eval_vid_map_flat(sub_dets, sub_gts, num_imgs, num_classes, mode=self.mode,
+                                            motion_ranges=ranges)
+        if ranges is None:
+            columns['AP'], means['AP'] = per_class, mean
+        else:
+            columns['AP'], means['AP'] = per_class['all'], mean['all']
+            for name in MOTION_COLUMNS:
+                columns[f'AP_{name}'], means[f'AP_{name}'] = per_class[name], mean[name]
+        if self.report_voc:
+            means['AP_voc'], columns['AP_voc'] = eval_vid_map_flat(sub_dets, sub_gts, num_imgs,
+                                                                   num_classes, mode='voc')
+        for name, mask in self.subset_masks.items():
+            means[f'AP_{name}'], columns[f'AP_{name}'] = self._subset_map(dets, processed & mask, name)
+        print_log(f'VIDMetric ({self.mode} rule, {num_imgs} images, AP in %):\n'
+                  + format_vid_table(self.annotations.classes, columns, means), logger='current')
+        return {'m' + key: round(value, 4) for key, value in means.items()}
+
+    def _flat_detections(self, preds: VIDPredictions, source: str):
+        """Detections indexed by annotation image, and the (I,) mask of
+        processed images. A repeated image keeps its first occurrence."""
+        img_index = self.annotations.index_of(preds.img_ids, source)
+        _, first = np.unique(img_index, return_index=True)
+        keep_img = np.zeros(len(img_index), dtype=bool)
+        keep_img[first] = True
+        if not keep_img.all():
+            print_log(f'VIDMetric: {int((~keep_img).sum())} repeated image(s) in {source}; each is '
+                      'evaluated once, with its first predictions', logger='current', level=30)
+        keep_det = np.repeat(keep_img, preds.num_dets)
+        dets = FlatDetections(np.repeat(img_index, preds.num_dets)[keep_det],
+                              preds.bboxes[keep_det].astype(np.float64),
+                              preds.scores[keep_det].astype(np.float64),
+                              preds.labels[keep_det].astype(np.int64))
+        processed = np.zeros(len(self.annotations.img_ids), dtype=bool)
+        processed[img_index] = True
+        if not processed.all():
+            print_log(f'VIDMetric: {source} cover {int(processed.sum())} of {len(processed)} images '
+                      f'of {self.ann_file}; evaluating those only', logger='current', level=30)
+        return dets, processed
+
+    def _subset_map(self, dets: FlatDetections, keep: np.ndarray, name: str):
+        if not keep.any():
+            print_log(f'VIDMetric: no processed image is in frame subset "{name}"; its mAP is 0',
+                      logger='current', level=30)
+        sub_dets, sub_gts, num_imgs = select_images(dets, self.annotations.gts, keep)
+        return eval_vid_map_flat(sub_dets, sub_gts, num_imgs, len(self.annotations.classes),
+                                 mode=self.mode)

@@ -1,0 +1,56 @@
+"""Evaluate a VID prediction dump offline:
+``python tools/analysis/eval_vid.py PRED GT [--mode ilsvrc|voc] [--no-motion] [--voc]
+[--frame-subset NAME=FILE ...] [--json OUT]``.
+
+PRED is the .npz written by ``VIDMetric(dump_file=...)``; GT the COCO-VID json
+the predictions were made on. Prints the per-class table (AP in percent) and
+the metrics as one JSON line (fractions, as the VIDMetric returns them).
+"""
+import argparse
+import json
+import os
+import sys
+
+from mamba_vod.evaluation import VIDMetric  # importing mamba_vod prepares mmdet
+from mamba_vod.evaluation.functional import load_vid_predictions, write_json
+
+
+def _subset(text: str):
+    name, sep, path = text.partition('=')
+    if not sep or not name or not path:
+        raise argparse.ArgumentTypeError(f'expected NAME=FILE, got "{text}"')
+    return name, path
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='Evaluate a VID prediction dump (VIDMetric dump_file).')
+    parser.add_argument('pred', help='prediction dump (.npz) written by VIDMetric(dump_file=...)')
+    parser.add_argument('gt', help='COCO-VID annotation json')
+    parser.add_argument('--mode', choices=('ilsvrc', 'voc'), default='ilsvrc',
+                        help='matching rule: ILSVRC devkit (default) or mmdet VOC at IoU 0.5')
+    parser.add_argument('--no-motion', action='store_true', help='skip the slow/medium/fast breakdown')
+    parser.add_argument('--voc', action='store_true', help='also report the VOC-rule mAP')
+    parser.add_argument('--frame-subset', type=_subset, nargs='+', default=[], metavar='NAME=FILE',
+                        help='add mAP_NAME over the frames a list file names (json file_names)')
+    parser.add_argument('--json', help='also write the metrics to this JSON file')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    for path in [args.pred, args.gt] + [p for _, p in args.frame_subset]:
+        if not os.path.isfile(path):
+            sys.exit(f'eval_vid.py: no such file: {path}')
+    preds = load_vid_predictions(args.pred)
+    metric = VIDMetric(args.gt, mode=args.mode, motion_breakdown=not args.no_motion, report_voc=args.voc,
+                       frame_subsets=dict(args.frame_subset))
+    metrics = {f'{metric.prefix}/{key}': value
+               for key, value in metric.evaluate_predictions(preds, source=args.pred).items()}
+    print(json.dumps(metrics))
+    if args.json:
+        write_json(args.json, metrics)
+    return metrics
+
+
+if __name__ == '__main__':
+    main()
