@@ -1,0 +1,12 @@
+"""Datasets of mamba_vod: ImageNet VID / DET from COCO-VID json, reference-frame sampling,
+video transforms and the test-time video sampler (imported so that they register)."""
+from .coco_vid_annotations import CocoVIDAnnotations, CocoVIDFormatError
+from .imagenet_vid_dataset import VID_CLASSES, ImagenetVIDDataset
+from .ref_frame_sampler import RefFrameSampler
+from .samplers import VideoSampler
+from .transforms import FrameBroadcaster, PackVideoInputs
+
+__all__ = [
+    'CocoVIDAnnotations', 'CocoVIDFormatError', 'ImagenetVIDDataset', 'VID_CLASSES', 'RefFrameSampler',
+    'VideoSampler', 'FrameBroadcaster', 'PackVideoInputs'
+]
