@@ -96,7 +96,8 @@ def _summarise(tp, fp, bounds, num_gts, num_dets) -> Tuple[float, List[dict]]:
     per_class = [dict(num_gts=int(num_gts[c]), num_dets=int(num_dets[c]), recall=float(recall[c]),
                       ap=float(ap[c])) for c in range(len(num_gts))]
     counted = num_gts > 0
-    mean_ap = float(ap[counted].mean()) if counted.any() else 0.0
+    # no ground truth at all (e.g. no fast object in a motion range): undefined, not 0
+    mean_ap = float(ap[counted].mean()) if counted.any() else float('nan')
     return mean_ap, per_class
 
 
