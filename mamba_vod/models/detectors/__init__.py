@@ -1,0 +1,4 @@
+"""Detectors of mamba_vod."""
+from .mamba import MAMBA
+
+__all__ = ['MAMBA']

@@ -1,0 +1,4 @@
+"""Feature memories of the video detectors."""
+from .memory_bank import MemoryBank, MemorySample
+
+__all__ = ['MemoryBank', 'MemorySample']

@@ -1,0 +1,22 @@
+# The authors' released MAMBA R-101-DC5 (instance level, their mmdet 2.19 fork; 83.8 mAP@0.5 on
+# VID val) in compatible mode: SELSA-form GEOs (value and output projections), the 'paper' test
+# protocol (frame 0 with 14 references spread over the video, the rest shuffled with seed 10).
+# Convert the released file, then test:
+#   python tools/model_converters/vfe_to_mamba_vod.py epoch_6_model.pth checkpoints/mamba-ins_r101_vfe.pth
+#   python tools/test.py configs/mamba/mamba-ins_r101-dc5_vfe-release_imagenetvid.py \
+#       checkpoints/mamba-ins_r101_vfe.pth
+# Online (camera-style) testing of the same weights: --cfg-options model.test_mode=online
+# test_dataloader.sampler.shuffle_frames=False test_dataloader.dataset.ref_img_sampler=None
+_base_ = './mamba_r50-dc5_8xb1-6e_imagenetvid.py'
+
+model = dict(
+    backbone=dict(depth=101, init_cfg=None),
+    pixel_level=False,
+    instance_level=True,
+    instance_aggregator=dict(type='GEO', channels=1024, num_heads=16, value_projection=True),
+    test_mode='paper')
+
+test_dataloader = dict(
+    sampler=dict(shuffle_frames=True),
+    dataset=dict(ref_img_sampler=dict(_delete_=True, num_ref_imgs=14, method='test_with_adaptive_stride')))
+val_dataloader = test_dataloader

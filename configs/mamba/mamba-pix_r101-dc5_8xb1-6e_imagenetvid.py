@@ -1,0 +1,7 @@
+# MAMBA R-101-DC5, pixel level only (the paper's ablation: 81.8 mAP@0.5 on VID val).
+_base_ = './mamba_r50-dc5_8xb1-6e_imagenetvid.py'
+
+model = dict(
+    backbone=dict(depth=101, init_cfg=dict(type='Pretrained', checkpoint='checkpoints/resnet101-63fe2227.pth')),
+    pixel_level=True,
+    instance_level=False)

@@ -1,0 +1,38 @@
+# MAMBA R-50-DC5 (pixel + instance level) on ImageNet VID + DET, evaluated on VID val.
+# Faster R-CNN R-50-DC5 whose stride-16 map is enhanced by a pixel-level GEO (keys from the
+# pixel memory) and whose box head has a GEO after each shared FC (keys from the instance
+# memories); training clips: key frame + 2 reference frames. 8 GPUs x 1 clip, the paper's
+# schedule: SGD lr 1e-3 per 4 clips (2e-3 for 8), 6 epochs, lr / 10 after epoch 4.
+#   bash tools/dist_train.sh configs/mamba/mamba_r50-dc5_8xb1-6e_imagenetvid.py 8
+# Test protocol: 'online' (past frames only). The authors' offline protocol:
+#   --cfg-options model.test_mode=paper test_dataloader.sampler.shuffle_frames=True \
+#       test_dataloader.dataset.ref_img_sampler.num_ref_imgs=14 \
+#       test_dataloader.dataset.ref_img_sampler.method=test_with_adaptive_stride
+# (or see mamba-ins_r101-dc5_vfe-release_imagenetvid.py, which sets it up).
+_base_ = [
+    '../_base_/models/faster-rcnn_r50-dc5.py',
+    '../_base_/datasets/imagenet_vid_mamba_style.py',
+    '../_base_/schedules/sgd_6e.py',
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    type='MAMBA',
+    data_preprocessor=dict(type='VideoDataPreprocessor'),
+    roi_head=dict(type='MAMBARoIHead', bbox_head=dict(type='InstanceAggregationBBoxHead')),
+    pixel_level=True,
+    instance_level=True,
+    # paper form of GEO: raw keys as values, grouped 1x1 conv back to C (folded into 16 heads)
+    pixel_aggregator=dict(type='PixelAggregator', geo=dict(type='GEO', channels=512, num_heads=16)),
+    instance_aggregator=dict(type='GEO', channels=1024, num_heads=16),
+    pixel_memory=dict(type='MemoryBank', capacity=20000, key_set_size=2000, strategy='random'),
+    instance_memory=dict(type='MemoryBank', capacity=20000, key_set_size=2000, strategy='random'),
+    num_instance_writes=75,
+    pixel_score_thr=0.8,
+    pixels_per_detection=100,
+    num_train_pixel_keys=2000,
+    test_mode='online')
+
+optim_wrapper = dict(optimizer=dict(lr=2e-3))
+# `tools/train.py --auto-scale-lr` rescales lr 2e-3 from this total batch to the real one
+auto_scale_lr = dict(enable=False, base_batch_size=8)

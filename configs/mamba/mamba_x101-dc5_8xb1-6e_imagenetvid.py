@@ -1,0 +1,11 @@
+# MAMBA ResNeXt-101 64x4d DC5 (pixel + instance level).
+# Needs torchvision's ImageNet weights checkpoints/resnext101_64x4d-173b62eb.pth.
+_base_ = './mamba_r50-dc5_8xb1-6e_imagenetvid.py'
+
+model = dict(
+    backbone=dict(
+        type='ResNeXt',
+        depth=101,
+        groups=64,
+        base_width=4,
+        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/resnext101_64x4d-173b62eb.pth')))

@@ -1,0 +1,4 @@
+# Ablation on the synthetic data: MAMBA R-18-DC5, pixel level only.
+_base_ = './mamba_r18-dc5_synthetic.py'
+
+model = dict(pixel_level=True, instance_level=False)

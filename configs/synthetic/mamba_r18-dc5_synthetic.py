@@ -1,0 +1,55 @@
+# MAMBA R-18-DC5 (pixel + instance level) trained from scratch on the synthetic VID data: the
+# backbone, data, image size and training budget of ./faster-rcnn_r18-dc5_synthetic.py (kept
+# equal by tests/models/detectors/test_mamba_configs.py; mmengine cannot inherit that file and
+# the video data file together), with clips of a key frame + 2 references.
+#   python tools/train.py configs/synthetic/mamba_r18-dc5_synthetic.py
+#   python tools/test.py configs/synthetic/mamba_r18-dc5_synthetic.py <work_dir>/epoch_8.pth
+_base_ = [
+    '../_base_/models/faster-rcnn_r50-dc5.py',
+    '../_base_/datasets/synthetic_vid_mamba_style.py',
+    '../_base_/default_runtime.py',
+]
+
+channels = 64
+model = dict(
+    type='MAMBA',
+    data_preprocessor=dict(type='VideoDataPreprocessor'),
+    # as the baseline: a half-width ResNet-18 from scratch, every layer learns, BN statistics included
+    backbone=dict(depth=18, base_channels=32, frozen_stages=-1, norm_eval=False, init_cfg=None),
+    neck=dict(in_channels=[256], out_channels=channels),
+    rpn_head=dict(in_channels=channels, feat_channels=channels),
+    roi_head=dict(
+        type='MAMBARoIHead',
+        bbox_roi_extractor=dict(out_channels=channels),
+        bbox_head=dict(type='InstanceAggregationBBoxHead', in_channels=channels, fc_out_channels=256)),
+    train_cfg=dict(
+        rpn_proposal=dict(nms_pre=1000, max_per_img=300),
+        rcnn=dict(sampler=dict(num=128))),
+    test_cfg=dict(rpn=dict(nms_pre=1000, max_per_img=100)),
+    pixel_level=True,
+    instance_level=True,
+    # memories (20000 slots, key sets of 2000), K = 75, P = 100 at score >= 0.8: MAMBA's defaults
+    pixel_aggregator=dict(type='PixelAggregator', geo=dict(type='GEO', channels=channels, num_heads=16)),
+    instance_aggregator=dict(type='GEO', channels=256, num_heads=16),
+    test_mode='online')
+
+# the baseline's budget: 8 epochs of 300 clips (75 iterations of 4)
+max_epochs = 8
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
+val_cfg = dict(type='ValLoop')
+test_cfg = dict(type='TestLoop')
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
+    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[6], gamma=0.1)
+]
+optim_wrapper = dict(
+    type='OptimWrapper',
+    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
+    clip_grad=dict(max_norm=35, norm_type=2))
+auto_scale_lr = dict(enable=False, base_batch_size=4)
+
+train_dataloader = dict(num_workers=1)
+val_dataloader = dict(num_workers=1)
+test_dataloader = val_dataloader
+default_hooks = dict(logger=dict(interval=15), checkpoint=dict(interval=1, max_keep_ckpts=2))
+randomness = dict(seed=0)

@@ -1,0 +1,80 @@
+"""Pixel-level aggregation on a stride-16 feature map.
+
+Shape shorthand: C channels, h x w the feature map, k keys, N frames, n boxes.
+"""
+import copy
+from typing import Optional, Tuple
+
+import torch
+from torch import Tensor, nn
+
+from mamba_vod.registry import MODELS
+
+
+@MODELS.register_module()
+class PixelAggregator(nn.Module):
+    """Every pixel of a map is a query of one GEO over the given keys.
+
+    Args:
+        geo: config of the GEO (e.g. ``dict(type='GEO', channels=512,
+            num_heads=16)``), built as ``self.geo``.
+    """
+
+    def __init__(self, *, geo: dict) -> None:
+        super().__init__()
+        self.geo = MODELS.build(copy.deepcopy(geo))
+
+    def forward(self, feat: Tensor, keys: Tensor) -> Tensor:
+        """(C, h, w) map enhanced by keys (k, C): query + aggregation, same shape."""
+        channels, height, width = feat.shape
+        queries = feat.flatten(1).t()  # (C, h, w) -> (h*w, C)
+        enhanced = self.geo(queries, keys)
+        return enhanced.t().reshape(channels, height, width)
+
+
+def sample_pixels(feats: Tensor, num: int, generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
+    """Up to ``num`` pixels drawn without replacement from N maps.
+
+    Args:
+        feats: (N, C, h, w).
+    Returns:
+        features (k, C) with k = min(num, N*h*w), and the frame index (k,) of each.
+    """
+    frames, channels = feats.shape[:2]
+    flat = feats.permute(0, 2, 3, 1).reshape(-1, channels)  # (N, C, h, w) -> (N*h*w, C)
+    per_frame = flat.shape[0] // frames
+    index = torch.randperm(flat.shape[0], generator=generator)[:num].sort().values.to(feats.device)
+    return flat[index], index // per_frame
+
+
+def pixels_in_boxes(feat: Tensor, boxes: Tensor, stride: float, per_box: int,
+                    generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
+    """Up to ``per_box`` random pixels of a map inside each box.
+
+    A box covers the cells its pixel extent touches (at least the cell of its
+    centre), clipped to the map.
+
+    Args:
+        feat: (C, h, w) map.
+        boxes: (n, 4) x1, y1, x2, y2 in input-image pixels.
+        stride: input pixels per map cell.
+    Returns:
+        features (m, C) and the index of the box of each (m,), m <= n * per_box.
+    """
+    height, width = feat.shape[1:]
+    cells = boxes.detach().float().cpu() / stride
+    centre_x = ((cells[:, 0] + cells[:, 2]) / 2).long().clamp(0, width - 1)
+    centre_y = ((cells[:, 1] + cells[:, 3]) / 2).long().clamp(0, height - 1)
+    left = torch.minimum(cells[:, 0].floor().long().clamp(0, width), centre_x)
+    top = torch.minimum(cells[:, 1].floor().long().clamp(0, height), centre_y)
+    right = torch.maximum(cells[:, 2].ceil().long().clamp(0, width), centre_x + 1)
+    bottom = torch.maximum(cells[:, 3].ceil().long().clamp(0, height), centre_y + 1)
+    ys, xs = torch.arange(height)[:, None], torch.arange(width)[None]
+    inside = ((ys >= top[:, None, None]) & (ys < bottom[:, None, None]) & (xs >= left[:, None, None]) &
+              (xs < right[:, None, None])).flatten(1)  # (n, h*w)
+    # a random rank for every cell of every box; cells outside the box never win
+    ranks = torch.rand(inside.shape, generator=generator).masked_fill(~inside, -1.0)
+    top_ranks, cell_index = ranks.topk(min(per_box, height * width), dim=1)
+    owner, slot = (top_ranks >= 0).nonzero(as_tuple=True)
+    cell = cell_index[owner, slot].to(feat.device)
+    return feat.flatten(1)[:, cell].t(), owner

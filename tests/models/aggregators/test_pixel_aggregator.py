@@ -1,0 +1,43 @@
+import torch
+
+from mamba_vod.models.aggregators import pixels_in_boxes, sample_pixels
+from mamba_vod.registry import MODELS
+
+
+def _coordinate_map(height=6, width=8):
+    """(2, h, w) map whose channels are each cell's y and x."""
+    ys, xs = torch.meshgrid(torch.arange(height), torch.arange(width), indexing='ij')
+    return torch.stack([ys, xs]).float()
+
+
+def test_pixels_in_boxes_stay_inside_and_are_bounded():
+    feat = _coordinate_map()
+    boxes = torch.tensor([[16., 16., 64., 48.], [0., 0., 8., 8.], [100., 70., 200., 200.]])  # stride 16
+    rows, owner = pixels_in_boxes(feat, boxes, stride=16, per_box=5, generator=torch.Generator().manual_seed(0))
+    assert owner.tolist().count(0) == 5 and owner.tolist().count(1) == 1 and owner.tolist().count(2) == 4
+    first = rows[owner == 0]
+    assert ((first[:, 0] >= 1) & (first[:, 0] < 3) & (first[:, 1] >= 1) & (first[:, 1] < 4)).all()
+    assert first.unique(dim=0).shape[0] == 5  # no cell twice
+    assert rows[owner == 1].tolist() == [[0., 0.]]  # a box inside one cell gives that cell
+    assert set(map(tuple, rows[owner == 2].tolist())) == {(4., 6.), (4., 7.), (5., 6.), (5., 7.)}  # clipped to the map
+    empty_rows, empty_owner = pixels_in_boxes(feat, torch.zeros(0, 4), stride=16, per_box=5)
+    assert empty_rows.shape == (0, 2) and empty_owner.numel() == 0
+
+
+def test_sample_pixels_counts_and_frames():
+    feats = torch.stack([_coordinate_map(), _coordinate_map() + 100])  # (2, 2, 6, 8)
+    rows, frame = sample_pixels(feats, 30, torch.Generator().manual_seed(0))
+    assert rows.shape == (30, 2) and rows.unique(dim=0).shape[0] == 30
+    assert torch.equal(frame, (rows[:, 0] >= 100).long())
+    everything, _ = sample_pixels(feats, 1000)
+    assert everything.shape == (96, 2)
+
+
+def test_pixel_aggregator_enhances_every_pixel_with_the_keys():
+    torch.manual_seed(0)
+    aggregator = MODELS.build(dict(type='PixelAggregator', geo=dict(type='GEO', channels=32, num_heads=16)))
+    feat, keys = torch.randn(32, 3, 5), torch.randn(7, 32)
+    out = aggregator(feat, keys)
+    assert out.shape == feat.shape
+    expected = aggregator.geo(feat.flatten(1).t(), keys)  # pixel (y, x) is query y * w + x
+    assert torch.allclose(out[:, 2, 4], expected[2 * 5 + 4], atol=1e-6)

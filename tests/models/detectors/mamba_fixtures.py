@@ -1,0 +1,64 @@
+"""A tiny MAMBA (ResNet-18 DC5, random weights) and clips for the detector tests."""
+import copy
+
+import torch
+from mmdet.structures import DetDataSample
+from mmengine.config import Config
+from mmengine.structures import InstanceData
+
+from mamba_vod.registry import MODELS
+
+BASE = 'configs/_base_/models/faster-rcnn_r50-dc5.py'
+
+
+def tiny_model_cfg(**mamba_args) -> dict:
+    """The repository's Faster R-CNN R-50-DC5 base shrunk to ResNet-18, few proposals, as MAMBA."""
+    cfg = copy.deepcopy(Config.fromfile(BASE).model)
+    cfg.type = 'MAMBA'
+    cfg.data_preprocessor.type = 'VideoDataPreprocessor'
+    cfg.backbone.update(depth=18, init_cfg=None)
+    cfg.neck.update(in_channels=[512], out_channels=64)
+    cfg.rpn_head.update(in_channels=64, feat_channels=64)
+    cfg.roi_head.type = 'MAMBARoIHead'
+    cfg.roi_head.bbox_roi_extractor.out_channels = 64
+    cfg.roi_head.bbox_head.update(type='InstanceAggregationBBoxHead', in_channels=64, fc_out_channels=128)
+    cfg.train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=40)
+    cfg.train_cfg.rcnn.sampler.num = 32
+    cfg.test_cfg.rpn.update(nms_pre=200, max_per_img=30)
+    cfg.test_cfg.rcnn.max_per_img = 10
+    cfg.update(
+        pixel_aggregator=dict(type='PixelAggregator', geo=dict(type='GEO', channels=64, num_heads=16)),
+        instance_aggregator=dict(type='GEO', channels=128, num_heads=16),
+        pixel_memory=dict(type='MemoryBank', capacity=400, key_set_size=100, seed=0),
+        instance_memory=dict(type='MemoryBank', capacity=300, key_set_size=80, seed=0),
+        num_instance_writes=10, num_train_pixel_keys=50, seed=0)
+    cfg.update(mamba_args)
+    return cfg.to_dict()
+
+
+def build_tiny_mamba(**mamba_args):
+    torch.manual_seed(0)
+    return MODELS.build(tiny_model_cfg(**mamba_args))
+
+
+def make_sample(video_id=0, frame_id=0, ref_frame_ids=(), height=64, width=96, num_gts=2, img_id=None):
+    """A key-frame DetDataSample of the packed format (boxes in the 64x96 image)."""
+    sample = DetDataSample(metainfo=dict(
+        img_id=frame_id if img_id is None else img_id, img_path=f'v{video_id}/{frame_id:06d}.JPEG',
+        ori_shape=(height, width), img_shape=(height, width), scale_factor=(1.0, 1.0), flip=False,
+        flip_direction=None, video_id=video_id, frame_id=frame_id, video_length=30,
+        ref_frame_ids=list(ref_frame_ids)))
+    boxes = torch.tensor([[10., 8., 50., 40.], [40., 20., 90., 60.]])[:num_gts]
+    sample.gt_instances = InstanceData(bboxes=boxes, labels=torch.arange(num_gts) % 30)
+    sample.ignored_instances = InstanceData(bboxes=torch.zeros(0, 4), labels=torch.zeros(0, dtype=torch.long))
+    return sample
+
+
+def make_clip(num_frames, height=64, width=96, seed=0):
+    generator = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (num_frames, 3, height, width), generator=generator, dtype=torch.uint8)
+
+
+def preprocess(model, clips, samples, training=False):
+    data = model.data_preprocessor(dict(inputs=clips, data_samples=samples), training)
+    return data['inputs'], data['data_samples']

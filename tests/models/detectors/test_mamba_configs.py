@@ -1,0 +1,55 @@
+"""The MAMBA configs: they build, set the switches they name, and the synthetic one keeps the
+single-frame baseline's budget."""
+import glob
+
+import pytest
+import torch
+from mmengine.config import Config
+
+from mamba_vod.registry import MODELS
+
+SYNTHETIC_BASELINE = 'configs/synthetic/faster-rcnn_r18-dc5_synthetic.py'
+SWITCHES = {'mamba_': (True, True), 'mamba-ins_': (False, True), 'mamba-pix_': (True, False)}
+
+
+def _switches(path):
+    name = path.rsplit('/', 1)[1]
+    return next(value for prefix, value in SWITCHES.items() if name.startswith(prefix))
+
+
+@pytest.mark.parametrize('path', sorted(glob.glob('configs/mamba/*.py') + glob.glob('configs/synthetic/mamba*.py')))
+def test_config_builds_with_its_switches(path):
+    cfg = Config.fromfile(path)
+    with torch.device('meta'):  # names and shapes only
+        model = MODELS.build(cfg.model)
+    assert type(model).__name__ == 'MAMBA'
+    assert (model.pixel_level, model.instance_level) == _switches(path)
+    assert hasattr(model, 'pixel_aggregator') == model.pixel_level
+    assert (model.roi_head.bbox_head.aggregators is not None) == model.instance_level
+    assert cfg.train_dataloader.dataset.datasets[0].pipeline[-1].type == 'PackVideoInputs'
+    assert model.data_preprocessor.pad_size_divisor == 16
+
+
+def test_release_config_is_the_compatible_mode():
+    cfg = Config.fromfile('configs/mamba/mamba-ins_r101-dc5_vfe-release_imagenetvid.py')
+    assert cfg.model.instance_aggregator.value_projection and cfg.model.test_mode == 'paper'
+    assert cfg.model.backbone.depth == 101 and not cfg.model.pixel_level
+    assert cfg.test_dataloader.sampler.shuffle_frames and cfg.test_dataloader.dataset.ref_img_sampler.num_ref_imgs == 14
+
+
+def test_synthetic_mamba_has_the_baseline_backbone_data_and_budget():
+    mamba = Config.fromfile('configs/synthetic/mamba_r18-dc5_synthetic.py')
+    baseline = Config.fromfile(SYNTHETIC_BASELINE)
+    for key in ('backbone', 'neck', 'rpn_head', 'train_cfg', 'test_cfg'):
+        assert mamba.model[key] == baseline.model[key], key
+    for key in ('bbox_roi_extractor', ):
+        assert mamba.model.roi_head[key] == baseline.model.roi_head[key]
+    ours = {k: v for k, v in mamba.model.roi_head.bbox_head.items() if k != 'type'}
+    assert ours == {k: v for k, v in baseline.model.roi_head.bbox_head.items() if k != 'type'}
+    for key in ('train_cfg', 'param_scheduler', 'optim_wrapper', 'auto_scale_lr', 'randomness', 'img_scale',
+                'data_root', 'val_evaluator', 'default_hooks'):
+        assert mamba[key] == baseline[key], key
+    for key in ('batch_size', 'num_workers'):
+        assert mamba.train_dataloader[key] == baseline.train_dataloader[key], key
+    for ours, theirs in zip(mamba.train_dataloader.dataset.datasets, baseline.train_dataloader.dataset.datasets):
+        assert ours.ann_file == theirs.ann_file and ours.ref_img_sampler.num_ref_imgs == 2
