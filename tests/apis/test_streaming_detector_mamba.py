@@ -1,0 +1,112 @@
+"""StreamingDetector with MAMBA (configs/synthetic/mamba_r18-dc5_synthetic.py, random weights):
+bounded memories, frame-size changes, resets, and equality with tools/test.py's online mode."""
+import importlib.util
+import os
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from mamba_vod.apis import StreamingDetector, init_detector
+from mamba_vod.evaluation.functional import load_vid_predictions
+from mamba_vod.models.memory import MemoryBank
+
+SMALL_MEMORIES = {
+    'model.instance_memory': dict(type='MemoryBank', capacity=120),
+    'model.pixel_memory': dict(type='MemoryBank', capacity=150),
+    'model.pixel_score_thr': 0.0, 'model.pixels_per_detection': 5, 'model.seed': 0,
+}
+
+
+@pytest.fixture(scope='module')
+def mamba(utils):
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match='random weights'):
+        return StreamingDetector(utils.MAMBA_SYNTHETIC, cfg_options=SMALL_MEMORIES)
+
+
+def _banks(detector):
+    return [module for module in detector.model.modules() if isinstance(module, MemoryBank)]
+
+
+def test_memories_stay_bounded_over_a_long_stream(mamba, utils):
+    frames = utils.make_frames(3, 64, 80)
+    mamba.reset()
+    assert all(len(bank) == 0 for bank in _banks(mamba))
+    for index in range(6):
+        mamba.step(frames[index % 3])
+    sizes = [len(bank) for bank in _banks(mamba)]
+    assert sizes == [150, 120, 120]  # full (75 proposals a frame, 5 pixels a box) and no larger
+
+
+def test_size_change_resets_only_the_pixel_memory(mamba, utils):
+    mamba.reset()
+    for frame in utils.make_frames(2, 64, 80):
+        mamba.step(frame)
+    pixel, *instance = _banks(mamba)
+    before = [len(bank) for bank in instance]
+    first_rows = pixel.features[:3].clone()
+    mamba.step(utils.make_frames(1, 72, 96)[0])
+    assert [len(bank) for bank in instance] == [min(120, size + 75) for size in before]
+    assert not torch.equal(pixel.features[:3], first_rows)  # emptied, then filled by the new frame only
+
+
+def test_reset_starts_a_new_video_with_empty_memories(mamba, utils):
+    frames = utils.make_frames(3, 64, 80)
+    mamba.reset()
+    first = [mamba.step(frame).pred_instances for frame in frames]
+    mamba.reset()
+    again = mamba.step(frames[0]).pred_instances
+    torch.testing.assert_close(again.bboxes, first[0].bboxes)
+    assert not torch.equal(first[1].scores, first[0].scores)
+
+
+def test_the_paper_protocol_is_switched_to_online(utils):
+    with pytest.warns(UserWarning):
+        detector = StreamingDetector(utils.MAMBA_SYNTHETIC, cfg_options={'model.test_mode': 'paper'})
+    assert detector.model.test_mode == 'online'
+
+
+def _run_tools_test(config, checkpoint, root, ann_file, work_dir, out):
+    spec = importlib.util.spec_from_file_location('tools_test', os.path.join(os.path.dirname(config), '..', '..',
+                                                                             'tools', 'test.py'))
+    tools_test = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tools_test)
+    tools_test.main([
+        config, checkpoint, '--work-dir', work_dir, '--out', out, '--cfg-options',
+        f'test_dataloader.dataset.data_root={root}', 'test_dataloader.dataset.ann_file=annotations/val.json',
+        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+        f'test_evaluator.ann_file={ann_file}', 'test_evaluator.frame_subsets=None', 'model.test_mode=online'])
+
+
+def test_streaming_equals_tools_test_online_mode_on_the_same_video(utils, tmp_path):
+    """Same checkpoint, same frames: the boxes of StreamingDetector and of tools/test.py agree."""
+    root = str(tmp_path / 'data')
+    ann_file = utils.write_coco_vid(root, utils.make_frames(6, 128, 160, seed=5))
+    torch.manual_seed(1)
+    with pytest.warns(UserWarning):
+        model = init_detector(utils.MAMBA_SYNTHETIC)
+    checkpoint = str(tmp_path / 'random.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=model.dataset_meta)), checkpoint)
+    out = str(tmp_path / 'preds.npz')
+    _run_tools_test(utils.MAMBA_SYNTHETIC, checkpoint, root, ann_file, str(tmp_path / 'work'), out)
+    offline = load_vid_predictions(out)
+
+    detector = StreamingDetector(utils.MAMBA_SYNTHETIC, checkpoint)
+    detector.reset()
+    starts = np.concatenate([[0], np.cumsum(offline.num_dets)])
+    order = np.argsort(offline.img_ids)
+    assert offline.img_ids[order].tolist() == list(range(1, 7))
+    for frame_id, k in enumerate(order):
+        frame = cv2.imread(os.path.join(root, 'Data', 'VID', 'val', 'vid_0000', f'{frame_id:06d}.JPEG'))
+        pred = detector.step(frame, video_length=6).pred_instances
+        rows = slice(starts[k], starts[k + 1])
+        assert len(pred.bboxes) == offline.num_dets[k] > 0
+        np.testing.assert_allclose(pred.bboxes.numpy(), offline.bboxes[rows], atol=1e-3)
+        np.testing.assert_allclose(pred.scores.numpy(), offline.scores[rows], atol=1e-5)
+        np.testing.assert_array_equal(pred.labels.numpy(), offline.labels[rows])
+    # the agreement covers the memory: the last frame alone, in a new video, scores differently
+    detector.reset()
+    alone = detector.step(frame, video_length=6).pred_instances
+    assert not np.allclose(alone.scores.numpy()[:5], offline.scores[rows][:5])
