@@ -7,6 +7,7 @@
 _base_ = [
     '../_base_/models/faster-rcnn_r50-dc5.py',
     '../_base_/datasets/synthetic_vid_mamba_style.py',
+    '../_base_/schedules/synthetic_8e.py',  # the baseline's budget
     '../_base_/default_runtime.py',
 ]
 
@@ -32,21 +33,6 @@ model = dict(
     pixel_aggregator=dict(type='PixelAggregator', geo=dict(type='GEO', channels=channels, num_heads=16)),
     instance_aggregator=dict(type='GEO', channels=256, num_heads=16),
     test_mode='online')
-
-# the baseline's budget: 8 epochs of 300 clips (75 iterations of 4)
-max_epochs = 8
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
-val_cfg = dict(type='ValLoop')
-test_cfg = dict(type='TestLoop')
-param_scheduler = [
-    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=50),
-    dict(type='MultiStepLR', begin=0, end=max_epochs, by_epoch=True, milestones=[6], gamma=0.1)
-]
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='AdamW', lr=1e-3, weight_decay=1e-4),
-    clip_grad=dict(max_norm=35, norm_type=2))
-auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 train_dataloader = dict(num_workers=1)
 val_dataloader = dict(num_workers=1)
