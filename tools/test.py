@@ -1,12 +1,11 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--work-dir D] [--out FILE]
 [--cfg-options k=v ...] [--launcher pytorch]``. Several GPUs: ``bash tools/dist_test.sh CONFIG CKPT N``."""
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mamba_vod.engine import LAUNCHERS, test_config  # importing mamba_vod prepares mmcv/mmdet
+from mamba_vod.engine import test_config  # importing mamba_vod prepares mmcv/mmdet
+from mamba_vod.engine.cli import add_run_arguments, parse_run_arguments
 
 
 def parse_args(argv=None):
@@ -14,14 +13,9 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file')
     parser.add_argument('checkpoint', help='checkpoint file')
     parser.add_argument('--work-dir', help='where the evaluation logs go (default ./work_dirs/<config>)')
-    parser.add_argument('--out', help='also write all predictions to this file (see tools/analysis/eval_vid.py)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-                        help='override config entries, e.g. model.test_mode=paper')
-    parser.add_argument('--launcher', choices=LAUNCHERS, default='none', help='job launcher')
-    parser.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    parser.add_argument('--out', help='also write all predictions to this .npz file (see tools/analysis/eval_vid.py)')
+    add_run_arguments(parser, 'model.test_mode=paper')
+    return parse_run_arguments(parser, argv)
 
 
 def main(argv=None):

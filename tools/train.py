@@ -1,12 +1,11 @@
 """Train a detector: ``python tools/train.py CONFIG [--work-dir D] [--resume [CKPT]] [--amp]
 [--cfg-options k=v ...] [--launcher pytorch]``. Several GPUs: ``bash tools/dist_train.sh CONFIG N``."""
 import argparse
-import os
 
-from mmengine.config import DictAction
 from mmengine.runner import Runner
 
-from mamba_vod.engine import LAUNCHERS, train_config  # importing mamba_vod prepares mmcv/mmdet
+from mamba_vod.engine import train_config  # importing mamba_vod prepares mmcv/mmdet
+from mamba_vod.engine.cli import add_run_arguments, parse_run_arguments
 
 
 def parse_args(argv=None):
@@ -18,13 +17,8 @@ def parse_args(argv=None):
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr to the total batch size (auto_scale_lr.base_batch_size)')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction, metavar='KEY=VALUE',
-                        help='override config entries, e.g. train_cfg.max_epochs=2 model.backbone.depth=101')
-    parser.add_argument('--launcher', choices=LAUNCHERS, default='none', help='job launcher')
-    parser.add_argument('--local-rank', '--local_rank', type=int, default=0, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    return args
+    add_run_arguments(parser, 'train_cfg.max_epochs=2 model.backbone.depth=101')
+    return parse_run_arguments(parser, argv)
 
 
 def main(argv=None):

@@ -6,7 +6,6 @@ keeps random weights and says so, so the streaming plumbing can be tried before
 any training. Class names come from the checkpoint's ``meta.dataset_meta`` when it
 has them, else from the test dataset of the config.
 """
-import copy
 import warnings
 from pathlib import Path
 from typing import Optional, Union
@@ -16,25 +15,10 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 
+from mamba_vod.engine import load_config
 from mamba_vod.registry import DATASETS, MODELS
 
 ConfigLike = Union[str, Path, Config]
-
-
-def load_config(config: ConfigLike, cfg_options: Optional[dict] = None) -> Config:
-    """Reads ``config`` (a path or a :class:`Config`, copied) and merges ``cfg_options`` into it."""
-    if isinstance(config, (str, Path)):
-        if not Path(config).is_file():
-            raise FileNotFoundError(f"config file '{config}' does not exist; pass the path of a "
-                                    'config such as configs/synthetic/mamba_r18-dc5_synthetic.py')
-        config = Config.fromfile(str(config))
-    elif isinstance(config, Config):
-        config = copy.deepcopy(config)
-    else:
-        raise TypeError(f'config must be a file path or an mmengine Config, got {type(config).__name__}')
-    if cfg_options:
-        config.merge_from_dict(cfg_options)
-    return config
 
 
 def _classes_from_config(cfg: Config) -> Optional[tuple]:

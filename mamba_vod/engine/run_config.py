@@ -3,7 +3,9 @@
 ``tools/train.py``, ``tools/test.py`` and ``tools/quickstart.py`` share this, so a
 run started from Python is configured exactly like one started from the shell.
 """
+import copy
 import os.path as osp
+from pathlib import Path
 from typing import Optional, Sequence, Union
 
 import torch
@@ -12,14 +14,18 @@ from mmengine.config import Config
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
-def load_config(config: Union[str, Config], cfg_options: Optional[dict] = None) -> Config:
-    """Reads ``config`` (a path or a Config) and merges ``cfg_options`` (``{'a.b': value}``)."""
-    if isinstance(config, Config):
-        cfg = config.copy()
+def load_config(config: Union[str, Path, Config], cfg_options: Optional[dict] = None) -> Config:
+    """Reads ``config`` (a path, or a :class:`Config`, copied) and merges ``cfg_options``
+    (``{'a.b': value}``) into it."""
+    if isinstance(config, (str, Path)):
+        if not Path(config).is_file():
+            raise FileNotFoundError(f"config file '{config}' does not exist; pass the path of a "
+                                    'config such as configs/synthetic/mamba_r18-dc5_synthetic.py')
+        cfg = Config.fromfile(str(config))
+    elif isinstance(config, Config):
+        cfg = copy.deepcopy(config)
     else:
-        if not osp.isfile(config):
-            raise FileNotFoundError(f"config file '{config}' not found")
-        cfg = Config.fromfile(config)
+        raise TypeError(f'config must be a file path or an mmengine Config, got {type(config).__name__}')
     if cfg_options:
         cfg.merge_from_dict(cfg_options)
     return cfg

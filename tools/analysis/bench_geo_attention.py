@@ -132,15 +132,15 @@ def _measure(run: Callable[[], None], device: torch.device, repeats: int, warmup
         run()
     sync = torch.cuda.synchronize if device.type == 'cuda' else (lambda: None)
     times = []
+    peak = PeakMemory(device)  # measured over the first timed repeat only
     for i in range(repeats):
-        with PeakMemory(device) if i == 0 else contextlib.nullcontext() as peak:
+        with peak if i == 0 else contextlib.nullcontext():
             sync()
             start = time.perf_counter()
             run()
             sync()
             times.append(time.perf_counter() - start)
-        peak_mib = peak.mib if i == 0 else peak_mib
-    return dict(ms=1000 * statistics.median(times), peak_mib=peak_mib)
+    return dict(ms=1000 * statistics.median(times), peak_mib=peak.mib)
 
 
 def run_benchmark(args: argparse.Namespace) -> List[dict]:
