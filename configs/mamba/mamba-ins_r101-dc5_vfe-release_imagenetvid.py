@@ -14,6 +14,8 @@ model = dict(
     pixel_level=False,
     instance_level=True,
     instance_aggregator=dict(type='GEO', channels=1024, num_heads=16, value_projection=True),
+    # the released model writes its enhanced pre-ReLU features to the instance memories
+    instance_memory_features='enhanced',
     test_mode='paper')
 
 test_dataloader = dict(

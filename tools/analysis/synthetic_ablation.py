@@ -39,11 +39,38 @@ def ensure_data(data_root: str) -> None:
                         osp.join(data_root, 'annotations')], cwd=ROOT, check=True)
 
 
+def run_all(work_dir: str, data_root: str, variants, seeds) -> dict:
+    """Trains and evaluates every (variant, seed), reusing finished runs: ``{variant: {seed: metrics}}``."""
+    ensure_data(data_root)
+    moved = (CONFIG_DATA_ROOT, data_root)
+    runs = {}
+    for variant in variants:
+        runs[variant] = {}
+        for seed in seeds:
+            run_dir = osp.join(work_dir, variant, f'seed{seed}')
+            checkpoint = train(VARIANTS[variant], run_dir, data_root=moved, cfg_options={'randomness.seed': seed})
+            runs[variant][seed] = evaluate(VARIANTS[variant], checkpoint, osp.join(run_dir, 'test'),
+                                           data_root=moved)
+    return runs
+
+
+def finished_runs(work_dir: str, variants, seeds) -> dict:
+    """The metrics of the runs already evaluated in ``work_dir`` (variants without any are left out)."""
+    runs = {}
+    for variant in variants:
+        for seed in seeds:
+            metrics_file = osp.join(work_dir, variant, f'seed{seed}', 'test', 'test_metrics.json')
+            if osp.isfile(metrics_file):
+                with open(metrics_file) as f:
+                    runs.setdefault(variant, {})[seed] = json.load(f)
+    return runs
+
+
 def summarise(runs: dict) -> dict:
     """``{variant: {metric: (mean, stdev, [values])}}`` in percent."""
     summary = {}
     for variant, per_seed in runs.items():
-        summary[variant] = {}
+        summary[variant] = {'seeds': sorted(per_seed)}
         for _, key in COLUMNS:
             values = [100 * metrics[key] for metrics in per_seed.values()]
             spread = statistics.stdev(values) if len(values) > 1 else 0.0
@@ -52,12 +79,12 @@ def summarise(runs: dict) -> dict:
 
 
 def print_table(summary: dict, seeds) -> None:
-    print(f'mAP@0.5 (%), mean ± stdev over seeds {list(seeds)}')
+    print(f'mAP@0.5 (%), mean ± stdev over the seeds run (of {list(seeds)})')
     print('| variant | ' + ' | '.join(name for name, _ in COLUMNS) + ' |')
     print('| --- |' + ' --- |' * len(COLUMNS))
     for variant, metrics in summary.items():
         cells = [f'{metrics[key][0]:.1f} ± {metrics[key][1]:.1f}' for _, key in COLUMNS]
-        print(f'| {variant} | ' + ' | '.join(cells) + ' |')
+        print(f'| {variant} (seeds {metrics["seeds"]}) | ' + ' | '.join(cells) + ' |')
 
 
 def main(argv=None):
@@ -67,22 +94,14 @@ def main(argv=None):
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--variants', nargs='+', choices=sorted(VARIANTS), default=list(VARIANTS))
     parser.add_argument('--json', help='write every run and the summary here')
+    parser.add_argument('--summary-only', action='store_true',
+                        help='train nothing: summarise the finished runs found in the work dir')
     args = parser.parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.abspath(args.data_root or osp.join(work_dir, 'data', 'synthetic_vid'))
     os.chdir(ROOT)
-    ensure_data(data_root)
-
-    runs = {}
-    for variant in args.variants:
-        runs[variant] = {}
-        for seed in args.seeds:
-            run_dir = osp.join(work_dir, variant, f'seed{seed}')
-            options = {'randomness.seed': seed}
-            moved = (CONFIG_DATA_ROOT, data_root)
-            checkpoint = train(VARIANTS[variant], run_dir, data_root=moved, cfg_options=options)
-            runs[variant][seed] = evaluate(VARIANTS[variant], checkpoint, osp.join(run_dir, 'test'),
-                                           data_root=moved)
+    runs = finished_runs(work_dir, args.variants, args.seeds) if args.summary_only else \
+        run_all(work_dir, data_root, args.variants, args.seeds)
     summary = summarise(runs)
     print_table(summary, args.seeds)
     if args.json:

@@ -60,6 +60,9 @@ class MAMBA(TwoStageDetector):
             ``aggregator`` (one per shared FC).
         pixel_memory / instance_memory: :class:`MemoryBank` configs.
         num_instance_writes: K, top proposals written / used per frame.
+        instance_memory_features: what the instance memories store of a frame's
+            top-K proposals: 'raw' (non-enhanced r_i, the kind of keys training
+            uses) or 'enhanced' (the pre-ReLU y_i, as the authors' released model).
         pixel_score_thr / pixels_per_detection: which detections write pixels, and up to how many.
         num_train_pixel_keys: reference pixels sampled as keys in training.
         test_mode: 'online' (past frames only) or 'paper' (see :meth:`predict_video`).
@@ -73,9 +76,12 @@ class MAMBA(TwoStageDetector):
                  pixel_level: bool = True, instance_level: bool = True,
                  pixel_aggregator: Optional[dict] = None, instance_aggregator: Optional[dict] = None,
                  pixel_memory: Optional[dict] = None, instance_memory: Optional[dict] = None,
-                 num_instance_writes: int = 75, pixel_score_thr: float = 0.8, pixels_per_detection: int = 100,
+                 num_instance_writes: int = 75, instance_memory_features: str = 'raw', pixel_score_thr: float = 0.8, pixels_per_detection: int = 100,
                  num_train_pixel_keys: int = 2000, test_mode: str = 'online', shuffle_seed: int = 10,
                  seed: Optional[int] = None) -> None:
+        if instance_memory_features not in ('raw', 'enhanced'):
+            raise ValueError("instance_memory_features must be 'raw' or 'enhanced', got "
+                             f"'{instance_memory_features}'")
         if test_mode not in _TEST_MODES:
             raise ValueError(f"MAMBA test_mode must be one of {_TEST_MODES}, got '{test_mode}'")
         # plain dicts work as well as configs (mmdet reads e.g. train_cfg.rpn)
@@ -90,6 +96,7 @@ class MAMBA(TwoStageDetector):
         self.pixel_level, self.instance_level = pixel_level, instance_level
         self.test_mode = test_mode
         self.num_instance_writes = num_instance_writes
+        self.instance_memory_features = instance_memory_features
         self.pixel_score_thr, self.pixels_per_detection = pixel_score_thr, pixels_per_detection
         self.num_train_pixel_keys = num_train_pixel_keys
         if pixel_level:
@@ -247,7 +254,8 @@ class MAMBA(TwoStageDetector):
         rpn_results_list = self.rpn_head.predict(x, [data_sample], rescale=False)
         if self.instance_level:
             keys, record = self._instance_keys(raw, references, ref_frame_ids, meta)
-            context = InstanceKeys([keys], record_rows=record)
+            context = InstanceKeys([keys], record_rows=record,
+                                   record_enhanced=self.instance_memory_features == 'enhanced')
             written_scores = rpn_results_list[0].scores[:record]
             results = self.roi_head.predict(x, rpn_results_list, [data_sample], rescale, instance_keys=context)[0]
             if record:

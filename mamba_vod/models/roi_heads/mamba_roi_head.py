@@ -28,10 +28,14 @@ class InstanceKeys:
             features y_i of the first K RoIs of each image (in prediction these
             are the top-K proposals: the RPN returns them sorted by score).
         recorded: filled by the head: per image, one (<= K, C) tensor per level.
+        record_enhanced: record the enhanced y_i (the authors' released model)
+            or, when False, the non-enhanced r_i of the same RoIs, which is what
+            training uses as keys (``embed_references``).
     """
     keys: Sequence[ImageKeys]
     record_rows: int = 0
     recorded: List[List[Tensor]] = field(default_factory=list)
+    record_enhanced: bool = True
 
 
 @MODELS.register_module()
@@ -96,11 +100,13 @@ class MAMBARoIHead(StandardRoIHead):
         keys = None if context is None else context.keys
         cls_score, bbox_pred, pre_relu = self.bbox_head(bbox_feats, keys=keys, roi_img_ids=rois[:, 0])
         if context is not None and context.record_rows > 0:
-            self._record(context, rois, pre_relu)
+            rows = pre_relu if context.record_enhanced else self.bbox_head.embed_references(bbox_feats)
+            self._record(context, rois, rows)
         return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats)
 
     @staticmethod
-    def _record(context: InstanceKeys, rois: Tensor, pre_relu: List[Tensor]) -> None:
+    def _record(context: InstanceKeys, rois: Tensor, per_level: List[Tensor]) -> None:
+        """Keeps the first K rows of each image from per-level (R, C) features."""
         counts = rois[:, 0].long().bincount(minlength=len(context.recorded)).tolist()
-        for image, level_rows in enumerate(zip(*(rows.split(counts) for rows in pre_relu))):
+        for image, level_rows in enumerate(zip(*(rows.split(counts) for rows in per_level))):
             context.recorded[image] = [rows[:context.record_rows] for rows in level_rows]

@@ -35,6 +35,9 @@ def test_release_config_is_the_compatible_mode():
     assert cfg.model.instance_aggregator.value_projection and cfg.model.test_mode == 'paper'
     assert cfg.model.backbone.depth == 101 and not cfg.model.pixel_level
     assert cfg.test_dataloader.sampler.shuffle_frames and cfg.test_dataloader.dataset.ref_img_sampler.num_ref_imgs == 14
+    # the released model stores its enhanced features; models trained here store what training keys on
+    assert cfg.model.instance_memory_features == 'enhanced'
+    assert MODELS.get('MAMBA').__init__.__kwdefaults__['instance_memory_features'] == 'raw'
 
 
 def test_synthetic_mamba_has_the_baseline_backbone_data_and_budget():

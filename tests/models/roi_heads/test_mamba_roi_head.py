@@ -89,3 +89,21 @@ def test_predict_records_the_enhanced_rows_of_the_first_k_proposals():
     assert roi_head._instance_keys is None  # the keys do not outlive the call
     refs = roi_head.embed_references(x, [boxes[:3]])
     assert [tuple(r.shape) for r in refs[0]] == [(3, CHANNELS), (3, CHANNELS)]
+
+
+def test_predict_can_record_the_non_enhanced_rows_training_uses_as_keys():
+    torch.manual_seed(0)
+    roi_head = _roi_head()
+    x = (torch.randn(1, 8, 6, 8), )
+    boxes = torch.tensor([[0., 0., 40., 40.], [10., 20., 90., 60.], [30., 5., 70., 90.]])
+    proposals = InstanceData(bboxes=boxes, scores=torch.tensor([.9, .8, .7]), labels=torch.zeros(3).long())
+    sample = DetDataSample(metainfo=dict(img_shape=(96, 128), ori_shape=(96, 128), scale_factor=(1., 1.)))
+    keys = [torch.randn(6, CHANNELS), torch.randn(6, CHANNELS)]
+    raw = InstanceKeys([keys], record_rows=2, record_enhanced=False)
+    enhanced = InstanceKeys([keys], record_rows=2)
+    roi_head.predict(x, [proposals], [sample], instance_keys=raw)
+    roi_head.predict(x, [proposals], [sample], instance_keys=enhanced)
+    expected = roi_head.embed_references(x, [boxes[:2]])[0]
+    for level in range(2):
+        assert torch.allclose(raw.recorded[0][level], expected[level], atol=1e-5)
+        assert not torch.allclose(enhanced.recorded[0][level], expected[level], atol=1e-3)
