@@ -30,8 +30,11 @@ model = dict(
     pixel_level=True,
     instance_level=True,
     # memories (20000 slots, key sets of 2000), K = 75, P = 100 at score >= 0.8: MAMBA's defaults
-    pixel_aggregator=dict(type='PixelAggregator', geo=dict(type='GEO', channels=channels, num_heads=16)),
-    instance_aggregator=dict(type='GEO', channels=256, num_heads=16),
+    # from scratch, the GEOs start as the identity: MAMBA begins as the baseline and learns
+    # how much of the memory to add (with default init it trained worse than the baseline)
+    pixel_aggregator=dict(
+        type='PixelAggregator', geo=dict(type='GEO', channels=channels, num_heads=16, zero_init_output=True)),
+    instance_aggregator=dict(type='GEO', channels=256, num_heads=16, zero_init_output=True),
     test_mode='online')
 
 train_dataloader = dict(num_workers=1)

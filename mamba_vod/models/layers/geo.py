@@ -35,13 +35,15 @@ class GEO(nn.Module):
         value_projection: False for the paper's GEO (raw keys as values, grouped 1x1 output conv),
             True for the SELSA-style aggregator (linear value and output projections).
         backend: passed to :func:`mamba_vod.ops.geo_attention` ('auto', 'triton', 'torch', 'reference').
+        zero_init_output: start the output mapping at zero (GEO = identity at first);
+            PyTorch's default initialisation otherwise.
 
     Parameters: ``query_proj``, ``key_proj`` (Linear C->C); paper form ``group_conv``
     (Conv1d(H*C, C, 1, groups=H)); SELSA form ``value_proj``, ``output_proj`` (Linear C->C).
     """
 
     def __init__(self, channels: int, *, num_heads: int = 16, value_projection: bool = False,
-                 backend: str = 'auto') -> None:
+                 backend: str = 'auto', zero_init_output: bool = False) -> None:
         super().__init__()
         if channels <= 0 or num_heads <= 0 or channels % num_heads:
             raise ValueError(f'GEO: channels ({channels}) must be a positive multiple of num_heads ({num_heads})')
@@ -58,6 +60,17 @@ class GEO(nn.Module):
             self.output_proj = nn.Linear(channels, channels)
         else:
             self.group_conv = nn.Conv1d(num_heads * channels, channels, 1, groups=num_heads)
+        self.zero_init_output = zero_init_output
+        self.init_weights()
+
+    def init_weights(self) -> None:
+        """With ``zero_init_output`` the output mapping starts at 0, so GEO starts as
+        the identity (query + 0) and a detector trained from scratch begins as its
+        single-frame self, learning how much of the keys to add."""
+        if self.zero_init_output:
+            output = self.output_proj if self.value_projection else self.group_conv
+            nn.init.zeros_(output.weight)
+            nn.init.zeros_(output.bias)
 
     def extra_repr(self) -> str:
         return (f'channels={self.channels}, num_heads={self.num_heads}, '

@@ -132,3 +132,15 @@ def test_rejects_bad_configuration_and_inputs(kwargs, args, message):
     with pytest.raises(ValueError, match=message):
         geo = GEO(**kwargs)
         geo(*args)
+
+
+def test_zero_initialised_output_starts_as_the_identity_and_still_learns():
+    torch.manual_seed(0)
+    for value_projection in (False, True):
+        geo = GEO(64, num_heads=16, value_projection=value_projection, zero_init_output=True)
+        query, keys = torch.randn(5, 64), torch.randn(9, 64)
+        out = geo(query, keys)
+        assert torch.equal(out, query)
+        out.square().sum().backward()
+        output = geo.output_proj if value_projection else geo.group_conv
+        assert output.weight.grad.abs().sum() > 0
