@@ -16,7 +16,7 @@ Each stage is skipped when its output is already there, unless ``--force``.
 """
 import argparse
 import glob
-import json
+import math
 import os
 import os.path as osp
 import subprocess
@@ -27,6 +27,7 @@ import cv2
 from tqdm import tqdm
 
 from mamba_vod.engine import evaluate, train
+from mamba_vod.evaluation.functional import atomic_write, write_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_DATA_ROOT = 'data/synthetic_vid/'
@@ -90,7 +91,12 @@ def report(results: dict, paths: dict, minutes: float) -> str:
         cells = [f'{100 * metrics[key]:.1f}' if metrics.get(key) == metrics.get(key) else '-'  # NaN: '-'
                  for _, key in METRICS]
         lines.append(f'| {model} | ' + ' | '.join(cells) + ' |')
-    lines += ['', 'mAP@0.5 (ILSVRC rule) on the synthetic val set, in percent.', '']
+    lines += ['', 'mAP@0.5 (ILSVRC rule) on the synthetic val set, in percent.']
+    if {'mamba', 'baseline'} <= set(results):
+        gains = [f'{name} {100 * (results["mamba"][key] - results["baseline"][key]):+.1f}'
+                 for name, key in METRICS[:3] if not math.isnan(results['mamba'][key] - results['baseline'][key])]
+        lines.append('MAMBA minus baseline: ' + ', '.join(gains) + ' points.')
+    lines.append('')
     lines += [f'- {name}: {path}' for name, path in paths.items()]
     return '\n'.join(lines) + '\n'
 
@@ -131,10 +137,8 @@ def main(argv=None):
 
     paths = dict(data=data_root, **{f'{k} checkpoint': v for k, v in checkpoints.items()}, demo_video=demo)
     text = report(results, paths, (time.time() - start) / 60)
-    with open(osp.join(work_dir, 'report.md'), 'w') as f:
-        f.write(text)
-    with open(osp.join(work_dir, 'report.json'), 'w') as f:
-        json.dump(dict(metrics=results, paths=paths), f, indent=2)
+    atomic_write(osp.join(work_dir, 'report.md'), lambda f: f.write(text.encode('utf-8')))
+    write_json(osp.join(work_dir, 'report.json'), dict(metrics=results, paths=paths))
     print('\n' + text)
     return results
 

@@ -29,6 +29,8 @@ def test_quickstart_runs_every_stage_and_reuses_them(tmp_path):
         assert 0.0 <= metrics['vid/mAP'] <= 1.0
         assert {'vid/mAP_degraded', 'vid/mAP_clean', 'vid/mAP_fast'} <= set(metrics)
     assert '| mamba |' in first.stdout and '| baseline |' in first.stdout
+    gain = 100 * (report['metrics']['mamba']['vid/mAP'] - report['metrics']['baseline']['vid/mAP'])
+    assert f'MAMBA minus baseline: mAP {gain:+.1f}' in (work_dir / 'report.md').read_text()
 
     demo = cv2.VideoCapture(report['paths']['demo_video'])
     frames = int(demo.get(cv2.CAP_PROP_FRAME_COUNT))

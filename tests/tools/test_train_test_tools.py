@@ -1,5 +1,5 @@
 """tools/train.py and tools/test.py: usage, single-process training, and
-multi-process training through torchrun (gloo on CPU)."""
+multi-process training through tools/dist_train.sh (torchrun, gloo on CPU)."""
 import glob
 import os
 import os.path as osp
@@ -14,8 +14,9 @@ from tests.tools._tiny_detection_config import write_tiny_config
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
-def _run(args, **kwargs):
-    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''), OMP_NUM_THREADS='1')
+def _run(args, env_extra=None, **kwargs):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''), OMP_NUM_THREADS='1',
+               **(env_extra or {}))
     return subprocess.run(args, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, **kwargs)
 
 
@@ -36,13 +37,12 @@ def _free_port():
         return sock.getsockname()[1]
 
 
-def test_torchrun_two_processes_train_and_save_once(tmp_path):
+def test_dist_train_script_runs_two_processes_that_save_once(tmp_path):
     config = write_tiny_config(str(tmp_path), max_iters=4)
     work_dir = tmp_path / 'work'
-    torchrun = [sys.executable, '-m', 'torch.distributed.run', '--nproc_per_node=2',
-                f'--master_port={_free_port()}']
-    result = _run(torchrun + ['tools/train.py', config, '--work-dir', str(work_dir), '--launcher', 'pytorch',
-                              '--cfg-options', 'log_level=DEBUG'])
+    result = _run(['bash', 'tools/dist_train.sh', config, '2', '--work-dir', str(work_dir),
+                   '--cfg-options', 'log_level=DEBUG'],
+                  env_extra=dict(PORT=str(_free_port()), PYTHON=sys.executable))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
 
     rank_logs = sorted(glob.glob(str(work_dir / '*' / '*_rank*.log')))

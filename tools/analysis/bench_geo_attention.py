@@ -17,16 +17,15 @@ import argparse
 import contextlib
 import ctypes
 import gc
-import json
 import os
 import statistics
 import sys
-import tempfile
 import time
 from typing import Callable, Dict, List, Optional
 
 import torch
 
+from mamba_vod.evaluation.functional import write_json
 from mamba_vod.models.layers import GEO
 
 SHAPES = {  # name: (Nq, Nk, C)
@@ -190,19 +189,10 @@ def markdown_table(rows: List[dict]) -> str:
     return '\n'.join(lines)
 
 
-def write_json(rows: List[dict], path: str, args: argparse.Namespace) -> None:
-    """Write the rows atomically (temp file in the same directory, then rename)."""
-    payload = dict(command=' '.join(sys.argv), torch=torch.__version__, rows=rows,
-                   gpu=torch.cuda.get_device_name() if args.device == 'cuda' else None)
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=directory, suffix='.tmp')
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(payload, f, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+def write_report(rows: List[dict], path: str, args: argparse.Namespace) -> None:
+    """Write the rows, the command and the versions to ``path`` (atomically)."""
+    write_json(path, dict(command=' '.join(sys.argv), torch=torch.__version__, rows=rows,
+                          gpu=torch.cuda.get_device_name() if args.device == 'cuda' else None))
 
 
 def main(argv: Optional[List[str]] = None) -> None:
@@ -210,7 +200,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     rows = run_benchmark(args)
     print(markdown_table(rows))
     if args.json:
-        write_json(rows, args.json, args)
+        write_report(rows, args.json, args)
 
 
 if __name__ == '__main__':

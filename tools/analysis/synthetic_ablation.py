@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 from mamba_vod.engine import evaluate, train
+from mamba_vod.evaluation.functional import write_json
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIG_DATA_ROOT = 'data/synthetic_vid/'
@@ -105,10 +106,7 @@ def main(argv=None):
     summary = summarise(runs)
     print_table(summary, args.seeds)
     if args.json:
-        tmp = args.json + '.tmp'
-        with open(tmp, 'w') as f:
-            json.dump(dict(runs=runs, summary=summary), f, indent=2)
-        os.replace(tmp, args.json)
+        write_json(args.json, dict(runs=runs, summary=summary))
     return summary
 
 

@@ -1,0 +1,20 @@
+"""tools/analysis/memory_bank_size.py: bank rows and bytes after N frames of MAMBA's writes."""
+from mmengine.config import Config
+
+CONFIG = 'configs/mamba/mamba_r50-dc5_8xb1-6e_imagenetvid.py'
+
+
+def test_banks_fill_at_the_write_rate_then_stay_at_capacity(load_tool, tmp_path):
+    tool = load_tool('analysis/memory_bank_size.py')
+    model = Config.fromfile(CONFIG).model
+    figures = tool.main([CONFIG, '--frames', '10', '100', '2000', '--detections-per-frame', '2',
+                         '--json', str(tmp_path / 'banks.json')])
+    per_frame = dict(instance=model.num_instance_writes, pixel=2 * model.pixels_per_detection)
+    capacity = dict(instance=model.instance_memory.capacity, pixel=model.pixel_memory.capacity)
+    channels = dict(instance=model.instance_aggregator.channels, pixel=model.pixel_aggregator.geo.channels)
+    for level in ('instance', 'pixel'):
+        for frames in (10, 100, 2000):
+            rows = min(capacity[level], frames * per_frame[level])
+            assert figures[f'{level}_after_{frames}'] == dict(rows=rows,
+                                                             MiB=round(rows * channels[level] * 4 / 2**20, 1))
+    assert (tmp_path / 'banks.json').is_file()

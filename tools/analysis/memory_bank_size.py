@@ -1,0 +1,69 @@
+"""Rows and bytes of MAMBA's memory banks after N frames of streaming.
+
+    python tools/analysis/memory_bank_size.py [CONFIG] [--frames 100 2000]
+        [--detections-per-frame 5] [--json OUT]
+
+Replays the model's write pattern into the config's own :class:`MemoryBank`
+objects (no detector is run): per frame, ``num_instance_writes`` rows into
+each instance bank (one per FC level), and ``pixels_per_detection`` rows for
+each of ``--detections-per-frame`` confident detections into the pixel bank.
+fp32 rows, C channels of the level's GEO.
+"""
+import argparse
+import json
+from typing import Dict, List
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mamba_vod.evaluation.functional import write_json
+from mamba_vod.registry import MODELS
+
+
+def bank_sizes(model_cfg, frame_counts: List[int], detections_per_frame: int) -> Dict[str, dict]:
+    """``{'<level>_after_<n>': {'rows': M, 'MiB': size}}`` for level pixel / instance.
+
+    Args:
+        model_cfg: a MAMBA model config (``pixel_memory``, ``instance_memory``,
+            the aggregators' ``channels``, ``num_instance_writes``, ``pixels_per_detection``).
+    """
+    init_default_scope('mamba_vod')
+    levels = dict(
+        pixel=(model_cfg.get('pixel_memory') or dict(type='MemoryBank'), model_cfg.pixel_aggregator.geo.channels,
+               detections_per_frame * model_cfg.get('pixels_per_detection', 100)),
+        instance=(model_cfg.get('instance_memory') or dict(type='MemoryBank'),
+                  model_cfg.instance_aggregator.channels, model_cfg.get('num_instance_writes', 75)))
+    figures = {}
+    for level, (bank_cfg, channels, rows_per_frame) in levels.items():
+        bank = MODELS.build(bank_cfg)
+        done = 0
+        for count in sorted(frame_counts):
+            for frame_id in range(done, count):
+                bank.write(torch.zeros(rows_per_frame, channels), frame_ids=torch.full((rows_per_frame, ), frame_id))
+            done = count
+            figures[f'{level}_after_{count}'] = dict(rows=len(bank), MiB=round(len(bank) * channels * 4 / 2**20, 1))
+    return figures
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description="Size of MAMBA's memory banks after N frames.")
+    parser.add_argument('config', nargs='?', default='configs/mamba/mamba_r50-dc5_8xb1-6e_imagenetvid.py')
+    parser.add_argument('--frames', type=int, nargs='+', default=[100, 2000])
+    parser.add_argument('--detections-per-frame', type=int, default=5,
+                        help='confident detections per frame assumed for the pixel bank')
+    parser.add_argument('--json', help='also write the figures here')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    figures = bank_sizes(Config.fromfile(args.config).model, args.frames, args.detections_per_frame)
+    print(json.dumps(figures, indent=2))
+    if args.json:
+        write_json(args.json, figures)
+    return figures
+
+
+if __name__ == '__main__':
+    main()
