@@ -38,8 +38,9 @@ class MAMBA(TwoStageDetector):
     A clip with references (T > 1: training, or frame 0 of the 'paper'
     protocol, where the key frame is added as the last reference) uses them
     explicitly: the pixel keys are reference pixels subsampled to the key-set
-    size, the instance keys the non-enhanced FC features of the top-K
-    proposals of every reference; at test time the memories are reset and
+    size, the instance keys the FC features (without instance aggregation) of
+    the top-K proposals of every reference, whose map is first pixel-enhanced
+    by the other references when both levels are on; at test time the memories are reset and
     filled with those keys. A clip without references uses the memories; an
     empty memory makes the frame attend to itself.
 
@@ -61,8 +62,9 @@ class MAMBA(TwoStageDetector):
         pixel_memory / instance_memory: :class:`MemoryBank` configs.
         num_instance_writes: K, top proposals written / used per frame.
         instance_memory_features: what the instance memories store of a frame's
-            top-K proposals: 'raw' (non-enhanced r_i, the kind of keys training
-            uses) or 'enhanced' (the pre-ReLU y_i, as the authors' released model).
+            top-K proposals: 'raw' (r_i, the FC features without instance
+            aggregation, of the frame's map as the RPN saw it: the kind of keys
+            training uses) or 'enhanced' (the pre-ReLU y_i, as the authors' released model).
         pixel_score_thr / pixels_per_detection: which detections write pixels, and up to how many.
         num_train_pixel_keys: reference pixels sampled as keys in training.
         test_mode: 'online' (past frames only) or 'paper' (see :meth:`predict_video`).
@@ -168,7 +170,11 @@ class MAMBA(TwoStageDetector):
     def _aggregate_with_references(self, inputs: Tensor,
                                    data_samples: SampleList) -> Tuple[Tuple[Tensor], Optional[InstanceKeys]]:
         """Key-frame maps enhanced by their references' pixels ((B, C, h, w),), and
-        the instance keys from the references' top-K proposals (no memory)."""
+        the instance keys from the references' top-K proposals (no memory).
+
+        With both levels the references are pixel-enhanced too (each by the other
+        references' pixels) before their keys are taken: at test time every frame,
+        and so every row of the instance memory, comes from an enhanced map."""
         num_clips, num_frames = inputs.shape[:2]
         feats = self.extract_feat(inputs.flatten(0, 1))[0]
         feats = feats.unflatten(0, (num_clips, num_frames))  # (B*T, C, h, w) -> (B, T, C, h, w)
@@ -177,12 +183,24 @@ class MAMBA(TwoStageDetector):
             references = clip_feats[1:] if num_frames > 1 else clip_feats[:1]
             key_map = clip_feats[0]
             if self.pixel_level:
-                pixels, _ = sample_pixels(references, self.num_train_pixel_keys, self._generator)
+                pixels, frame_index = sample_pixels(references, self.num_train_pixel_keys, self._generator)
                 key_map = self.pixel_aggregator(key_map, pixels)
+                if self.instance_level:
+                    references = self._enhance_references(references, pixels, frame_index)
             key_maps.append(key_map)
             if self.instance_level:
                 keys.append(self._reference_keys(references, data_sample.metainfo)[0])
         return (torch.stack(key_maps), ), (InstanceKeys(keys) if self.instance_level else None)
+
+    def _enhance_references(self, references: Tensor, pixels: Tensor, frame_index: Tensor) -> Tensor:
+        """(N, C, h, w) reference maps, each enhanced by the pixel keys (k, C) that
+        came from the other references (all k when N == 1); ``frame_index`` (k,)
+        says which reference each key came from."""
+        enhanced = []
+        for index, reference in enumerate(references):
+            others = frame_index != index
+            enhanced.append(self.pixel_aggregator(reference, pixels[others] if others.any() else pixels))
+        return torch.stack(enhanced)
 
     def _reference_keys(self, references: Tensor, meta: dict) -> Tuple[List[Tensor], InstanceData]:
         """Instance keys of N reference maps (N, C, h, w): per level (N*K', C'),
@@ -250,10 +268,13 @@ class MAMBA(TwoStageDetector):
             self.reset_memory()
             references = torch.cat([feats[1:], raw])
             ref_frame_ids = self._reference_frame_ids(meta, clip.shape[0] - 1)
-        x = (self._enhance_pixels(raw, references, ref_frame_ids), ) if self.pixel_level else (raw, )
+        x = (raw, )
+        if self.pixel_level:
+            enhanced, references = self._enhance_pixels(raw, references, ref_frame_ids)
+            x = (enhanced, )
         rpn_results_list = self.rpn_head.predict(x, [data_sample], rescale=False)
         if self.instance_level:
-            keys, record = self._instance_keys(raw, references, ref_frame_ids, meta)
+            keys, record = self._instance_keys(x[0], references, ref_frame_ids, meta)
             context = InstanceKeys([keys], record_rows=record,
                                    record_enhanced=self.instance_memory_features == 'enhanced')
             written_scores = rpn_results_list[0].scores[:record]
@@ -275,30 +296,36 @@ class MAMBA(TwoStageDetector):
             ref_ids = [-1] * num_refs
         return torch.tensor(ref_ids + [meta.get('frame_id', -1)], dtype=torch.long)
 
-    def _enhance_pixels(self, raw: Tensor, references: Optional[Tensor], ref_frame_ids: Optional[Tensor]) -> Tensor:
-        """(1, C, h, w) key map enhanced by reference pixels, the pixel memory, or itself."""
+    def _enhance_pixels(self, raw: Tensor, references: Optional[Tensor],
+                        ref_frame_ids: Optional[Tensor]) -> Tuple[Tensor, Optional[Tensor]]:
+        """(1, C, h, w) key map enhanced by reference pixels, the pixel memory, or
+        itself; and the (N, C, h, w) references, enhanced as in training when the
+        instance level takes keys from them."""
         memory = self.pixel_memory
         if references is not None:
             keys, frame_index = sample_pixels(references, memory.key_set_size, self._generator)
             memory.write(keys, frame_ids=ref_frame_ids.to(frame_index)[frame_index])
+            if self.instance_level:
+                references = self._enhance_references(references, keys, frame_index)
         elif len(memory) == 0:  # empty memory: the frame attends to itself
             keys, _ = sample_pixels(raw, memory.key_set_size, self._generator)
         else:
             keys = memory.sample(self._generator)
-        return self.pixel_aggregator(raw[0], keys.to(raw))[None]
+        return self.pixel_aggregator(raw[0], keys.to(raw))[None], references
 
-    def _instance_keys(self, raw: Tensor, references: Optional[Tensor], ref_frame_ids: Optional[Tensor],
+    def _instance_keys(self, feat: Tensor, references: Optional[Tensor], ref_frame_ids: Optional[Tensor],
                        meta: dict) -> Tuple[List[Tensor], int]:
-        """Keys per level for the key frame, and how many of its rows to record.
+        """Keys per level for the key frame (its (1, C, h, w) map ``feat``, pixel-enhanced
+        with both levels), and how many of its rows to record.
 
         Memory mode samples the memories and records K rows; explicit mode (or an
         empty memory, where the key frame is its own reference) refills them
         with the references' keys and records nothing.
         """
         if references is None and len(self.instance_memory[0]) > 0:
-            return [bank.sample().to(raw) for bank in self.instance_memory], self.num_instance_writes
+            return [bank.sample().to(feat) for bank in self.instance_memory], self.num_instance_writes
         if references is None:
-            references = raw
+            references = feat
             ref_frame_ids = torch.tensor([meta.get('frame_id', -1)], dtype=torch.long)
         keys, proposals = self._reference_keys(references, meta)
         frame_ids = ref_frame_ids.to(proposals.image.device)[proposals.image]

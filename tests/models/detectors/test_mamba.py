@@ -47,6 +47,26 @@ def test_training_step_gives_finite_losses_and_geo_gradients_at_both_levels():
     assert cls_score.shape[1] == 31 and bbox_pred.shape[1] == 120
 
 
+def test_with_both_levels_instance_keys_come_from_pixel_enhanced_references():
+    """As at test time, where every frame's map is pixel-enhanced before its
+    proposals go to the instance memory: each reference is enhanced by the pixels
+    of the other reference before its keys are taken."""
+    model = build_tiny_mamba()
+    model.eval()  # BN on running statistics: the maps below are the ones the method sees
+    inputs, samples = preprocess(model, [make_clip(3, seed=4)], [make_sample(frame_id=5, ref_frame_ids=[2, 9])])
+    seen = []
+    original = model._reference_keys
+    model._reference_keys = lambda references, meta: seen.append(references) or original(references, meta)
+    with torch.no_grad():
+        model._aggregate_with_references(inputs, samples)
+        raw = model.extract_feat(inputs[0])[0]  # (3, C, h, w): key, ref 0, ref 1
+        pixels_of = [ref.flatten(1).t() for ref in raw[1:]]  # every pixel (fewer than the key-set size)
+        expected = torch.stack([model.pixel_aggregator(raw[1], pixels_of[1]),
+                                model.pixel_aggregator(raw[2], pixels_of[0])])
+    assert len(seen) == 1 and torch.allclose(seen[0], expected, atol=1e-5)
+    assert not torch.allclose(seen[0], raw[1:], atol=1e-3)
+
+
 def test_without_aggregation_it_is_single_frame_faster_rcnn():
     model = build_tiny_mamba(pixel_level=False, instance_level=False)
     assert not hasattr(model, 'pixel_aggregator') and model.roi_head.bbox_head.aggregators is None
