@@ -43,6 +43,18 @@ def test_matches_the_metric_on_the_same_dump(tmp_path, load_tool):
     assert set(no_motion) == {'vid/mAP'}
 
 
+def test_oracle_class_keeps_boxes_and_scores_and_fixes_labels(tmp_path, load_tool):
+    eval_vid = load_tool('analysis/eval_vid.py')
+    gt = write_tiny_vid_json(str(tmp_path))
+    pred = _dump(tmp_path, drop_video2_class=True)
+    plain = eval_vid.main([pred, gt, '--no-motion'])
+    oracle = eval_vid.main([pred, gt, '--no-motion', '--oracle-class'])
+    assert plain['vid/mAP'] == pytest.approx(2 / 3, abs=1e-4) and oracle['vid/mAP'] == 1.0
+    relabelled = eval_vid.relabel_by_overlap(load_vid_predictions(pred), gt)
+    original = load_vid_predictions(pred)
+    assert (relabelled.bboxes == original.bboxes).all() and (relabelled.scores == original.scores).all()
+
+
 def test_command_line(tmp_path, monkeypatch, capsys):
     gt = write_tiny_vid_json(str(tmp_path))
     pred = _dump(tmp_path)
