@@ -46,20 +46,30 @@ def finished_checkpoint(work_dir: str) -> Optional[str]:
     return path if osp.isfile(path) else None
 
 
+def final_checkpoint_name(cfg: Config) -> str:
+    """File name of the checkpoint the schedule ends with: ``epoch_{max_epochs}.pth``
+    or ``iter_{max_iters}.pth``."""
+    loop = cfg.train_cfg
+    return f'epoch_{loop.max_epochs}.pth' if 'max_epochs' in loop else f'iter_{loop.max_iters}.pth'
+
+
 def train(config: str, work_dir: str, *, data_root: Optional[tuple] = None, cfg_options: Optional[dict] = None,
           force: bool = False) -> str:
     """Trains ``config`` into ``work_dir`` unless a finished run is there; returns its checkpoint.
 
+    A run that stopped early (its last checkpoint is not the schedule's final one)
+    is resumed from that checkpoint; ``force`` trains from scratch.
+
     Args:
         data_root: ``(old, new)``: move the config's data from ``old`` to ``new``.
     """
-    checkpoint = finished_checkpoint(work_dir)
-    if checkpoint and not force:
-        return checkpoint
     cfg = load_config(config, cfg_options)
+    checkpoint = None if force else finished_checkpoint(work_dir)
+    if checkpoint and osp.basename(checkpoint) == final_checkpoint_name(cfg):
+        return checkpoint
     if data_root:
         cfg = rebase_paths(cfg, *data_root)
-    runner = Runner.from_cfg(train_config(cfg, work_dir=work_dir))
+    runner = Runner.from_cfg(train_config(cfg, work_dir=work_dir, resume=checkpoint))
     runner.train()
     checkpoint = finished_checkpoint(work_dir)
     if checkpoint is None:
