@@ -40,8 +40,8 @@ class MAMBA(TwoStageDetector):
     explicitly: the pixel keys are reference pixels subsampled to the key-set
     size, the instance keys the FC features (without instance aggregation) of
     the top-K proposals of every reference, whose map is first pixel-enhanced
-    by the other references when both levels are on; at test time the memories are reset and
-    filled with those keys. A clip without references uses the memories; an
+    by the other references when both levels are on; at test time the
+    memories are reset and filled with those keys. A clip without references uses the memories; an
     empty memory makes the frame attend to itself.
 
     The memories are reset at every training iteration, by :meth:`reset_memory`,
@@ -78,7 +78,8 @@ class MAMBA(TwoStageDetector):
                  pixel_level: bool = True, instance_level: bool = True,
                  pixel_aggregator: Optional[dict] = None, instance_aggregator: Optional[dict] = None,
                  pixel_memory: Optional[dict] = None, instance_memory: Optional[dict] = None,
-                 num_instance_writes: int = 75, instance_memory_features: str = 'raw', pixel_score_thr: float = 0.8, pixels_per_detection: int = 100,
+                 num_instance_writes: int = 75, instance_memory_features: str = 'raw',
+                 pixel_score_thr: float = 0.8, pixels_per_detection: int = 100,
                  num_train_pixel_keys: int = 2000, test_mode: str = 'online', shuffle_seed: int = 10,
                  seed: Optional[int] = None) -> None:
         if instance_memory_features not in ('raw', 'enhanced'):
