@@ -111,10 +111,14 @@ def benchmark(runs: List[Tuple[str, Optional[str]]], *, device: str, frames: int
     One after the other by default (each config's memory figures are its own);
     with ``interleave`` all detectors are built first and every frame goes to
     each in turn, so that load on the machine affects them alike (the memory
-    figures are then those of the process holding all of them).
+    figures are then those of the process holding all of them). The peak
+    resident memory is the process's peak so far, so in sequential mode a later
+    config's peak includes the earlier ones'.
     """
     if fp16 and not device.startswith('cuda'):
         raise ValueError('--fp16 runs the model under CUDA autocast; use --device cuda')
+    if frames < 1 or warmup < 0:
+        raise ValueError(f'--frames must be >= 1 and --warmup >= 0, got {frames} and {warmup}')
     settings = dict(frames=frames, warmup=warmup, size=list(size), fp16=fp16, interleaved=interleave)
     groups = [runs] if interleave else [[run] for run in runs]
     results = []

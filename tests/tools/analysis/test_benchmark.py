@@ -47,7 +47,9 @@ def test_compare_two_configs_interleaved_writes_consistent_json(load_tool, tmp_p
     assert report['latency_ratio'] == pytest.approx(mamba['mean_ms'] / baseline['mean_ms'], rel=1e-3)
 
 
-def test_fp16_needs_cuda(load_tool):
+def test_fp16_needs_cuda_and_frames_must_be_timed(load_tool):
     bench = load_tool('analysis/benchmark.py')
     with pytest.raises(ValueError, match='--device cuda'):
         bench.benchmark([(BASELINE, None)], device='cpu', frames=1, warmup=0, size=(32, 32), fp16=True)
+    with pytest.raises(ValueError, match='--frames'):
+        bench.benchmark([(BASELINE, None)], device='cpu', frames=0, warmup=0, size=(32, 32))
