@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from mamba_vod.evaluation.functional import load_vid_predictions, save_vid_predictions, stack_predictions
+from mamba_vod.evaluation.functional import (load_vid_annotations, load_vid_predictions, save_vid_predictions,
+                                             stack_predictions)
 from mamba_vod.registry import METRICS
 from tests.evaluation.vid_json import perfect_predictions, tiny_vid_coco, write_tiny_vid_json
 
@@ -50,7 +51,7 @@ def test_oracle_class_keeps_boxes_and_scores_and_fixes_labels(tmp_path, load_too
     plain = eval_vid.main([pred, gt, '--no-motion'])
     oracle = eval_vid.main([pred, gt, '--no-motion', '--oracle-class'])
     assert plain['vid/mAP'] == pytest.approx(2 / 3, abs=1e-4) and oracle['vid/mAP'] == 1.0
-    relabelled = eval_vid.relabel_by_overlap(load_vid_predictions(pred), gt)
+    relabelled = eval_vid.relabel_by_overlap(load_vid_predictions(pred), load_vid_annotations(gt))
     original = load_vid_predictions(pred)
     assert (relabelled.bboxes == original.bboxes).all() and (relabelled.scores == original.scores).all()
 

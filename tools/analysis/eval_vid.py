@@ -10,12 +10,11 @@ import argparse
 import json
 import os
 import sys
-from collections import defaultdict
 
 import numpy as np
 
 from mamba_vod.evaluation import VIDMetric  # importing mamba_vod prepares mmdet (mmcv._ext)
-from mamba_vod.evaluation.functional import VIDPredictions, load_vid_predictions, write_json
+from mamba_vod.evaluation.functional import VIDAnnotations, VIDPredictions, load_vid_predictions, write_json
 from mmdet.evaluation.functional import bbox_overlaps  # isort: skip  (after mamba_vod)
 
 
@@ -43,28 +42,24 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
-def relabel_by_overlap(preds: VIDPredictions, gt_file: str, iou_thr: float = 0.5) -> VIDPredictions:
+def relabel_by_overlap(preds: VIDPredictions, annotations: VIDAnnotations, iou_thr: float = 0.5) -> VIDPredictions:
     """``preds`` where each detection overlapping a ground-truth box of its image by
-    IoU >= ``iou_thr`` takes the class of the box it overlaps most (labels 0..C-1
-    by ascending category id, as the metric's); the other detections keep theirs."""
-    with open(gt_file) as f:
-        coco = json.load(f)
-    label_of = {c['id']: k for k, c in enumerate(sorted(coco['categories'], key=lambda c: c['id']))}
-    boxes, classes = defaultdict(list), defaultdict(list)
-    for ann in coco['annotations']:
-        x, y, w, h = ann['bbox']
-        boxes[ann['image_id']].append([x, y, x + w, y + h])
-        classes[ann['image_id']].append(label_of[ann['category_id']])
+    IoU >= ``iou_thr`` takes the label of the box it overlaps most (the metric's
+    labels: ``annotations`` is the metric's ground truth); the others keep theirs."""
+    gts = annotations.gts
+    order = np.argsort(gts.img, kind='stable')
+    gt_img = gts.img[order]
     labels = preds.labels.copy()
     starts = np.concatenate([[0], np.cumsum(preds.num_dets)])
-    for index, img_id in enumerate(preds.img_ids.tolist()):
-        if not boxes[img_id]:
+    for index, image in enumerate(annotations.index_of(preds.img_ids, 'the predictions')):
+        first, last = np.searchsorted(gt_img, [image, image + 1])
+        if first == last:
             continue
+        in_image = order[first:last]
         rows = slice(starts[index], starts[index + 1])
-        overlaps = bbox_overlaps(preds.bboxes[rows], np.array(boxes[img_id], dtype=np.float32))  # (n, g)
-        best = overlaps.argmax(1)
+        overlaps = bbox_overlaps(preds.bboxes[rows], gts.bboxes[in_image])  # (n, g)
         hit = overlaps.max(1) >= iou_thr
-        labels[rows][hit] = np.array(classes[img_id])[best[hit]]
+        labels[rows][hit] = gts.labels[in_image][overlaps.argmax(1)[hit]]
     return preds._replace(labels=labels)
 
 
@@ -74,10 +69,10 @@ def main(argv=None) -> dict:
         if not os.path.isfile(path):
             sys.exit(f'eval_vid.py: no such file: {path}')
     preds = load_vid_predictions(args.pred)
-    if args.oracle_class:
-        preds = relabel_by_overlap(preds, args.gt)
     metric = VIDMetric(args.gt, mode=args.mode, motion_breakdown=not args.no_motion, report_voc=args.voc,
                        frame_subsets=dict(args.frame_subset))
+    if args.oracle_class:
+        preds = relabel_by_overlap(preds, metric.annotations)
     metrics = {f'{metric.prefix}/{key}': value
                for key, value in metric.evaluate_predictions(preds, source=args.pred).items()}
     print(json.dumps(metrics))
