@@ -3,8 +3,8 @@
     python tools/analysis/memory_bank_size.py [CONFIG] [--frames 100 2000]
         [--detections-per-frame 5] [--json OUT]
 
-Replays the model's write pattern into the config's own :class:`MemoryBank`
-objects (no detector is run): per frame, ``num_instance_writes`` rows into
+Replays the model's write pattern into the banks of the model the config builds
+(no frame is run, no weights are read): per frame, ``num_instance_writes`` rows into
 each instance bank (one per FC level), and ``pixels_per_detection`` rows for
 each of ``--detections-per-frame`` confident detections into the pixel bank.
 fp32 rows, C channels of the level's GEO.
@@ -25,18 +25,18 @@ def bank_sizes(model_cfg, frame_counts: List[int], detections_per_frame: int) ->
     """``{'<level>_after_<n>': {'rows': M, 'MiB': size}}`` for level pixel / instance.
 
     Args:
-        model_cfg: a MAMBA model config (``pixel_memory``, ``instance_memory``,
-            the aggregators' ``channels``, ``num_instance_writes``, ``pixels_per_detection``).
+        model_cfg: a MAMBA model config; the model is built (no weights are read)
+            so that its own banks, defaults included, take the writes.
     """
     init_default_scope('mamba_vod')
+    model = MODELS.build(model_cfg)
     levels = dict(
-        pixel=(model_cfg.get('pixel_memory') or dict(type='MemoryBank'), model_cfg.pixel_aggregator.geo.channels,
-               detections_per_frame * model_cfg.get('pixels_per_detection', 100)),
-        instance=(model_cfg.get('instance_memory') or dict(type='MemoryBank'),
-                  model_cfg.instance_aggregator.channels, model_cfg.get('num_instance_writes', 75)))
+        pixel=(model.pixel_memory, model.pixel_aggregator.geo.channels,
+               detections_per_frame * model.pixels_per_detection),
+        instance=(model.instance_memory[0], model.roi_head.bbox_head.aggregators[0].channels,
+                  model.num_instance_writes))
     figures = {}
-    for level, (bank_cfg, channels, rows_per_frame) in levels.items():
-        bank = MODELS.build(bank_cfg)
+    for level, (bank, channels, rows_per_frame) in levels.items():
         done = 0
         for count in sorted(frame_counts):
             for frame_id in range(done, count):
