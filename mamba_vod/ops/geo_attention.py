@@ -8,7 +8,9 @@ Backends:
   Triton interpreter (slow; meant for tests).
 - ``'torch'``: :func:`torch.nn.functional.scaled_dot_product_attention`.
 - ``'reference'``: the explicit softmax of :mod:`.geo_attention_reference`.
-- ``'auto'``: ``'triton'`` for CUDA tensors when Triton is installed, ``'torch'`` otherwise.
+- ``'auto'``: ``'torch'`` on every device. On an H200 (torch 2.11, Triton 3.6) SDPA was as fast
+  as the Triton kernels or faster at all of MAMBA's shapes, in fp16 and fp32, and it needs no
+  autotuning (docs/benchmarks.md, GEO attention on a GPU); ``'triton'`` stays selectable.
 """
 from typing import Optional
 
@@ -22,13 +24,11 @@ BACKENDS = ('auto', 'triton', 'torch', 'reference')
 
 
 def resolve_backend(backend: str, device: torch.device) -> str:
-    """The concrete backend ('triton', 'torch' or 'reference') that ``backend`` means on ``device``."""
+    """The concrete backend ('triton', 'torch' or 'reference') that ``backend`` means on ``device``
+    (the choice may depend on the device; today 'auto' means 'torch' on all)."""
     if backend not in BACKENDS:
         raise ValueError(f'geo_attention: backend must be one of {BACKENDS}, got {backend!r}')
-    if backend != 'auto':
-        return backend
-    from .geo_attention_triton import triton_available
-    return 'triton' if device.type == 'cuda' and triton_available() else 'torch'
+    return 'torch' if backend == 'auto' else backend
 
 
 def geo_attention_torch(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,

@@ -37,13 +37,16 @@ def sample_pixels(feats: Tensor, num: int, generator: Optional[torch.Generator] 
 
     Args:
         feats: (N, C, h, w).
+        generator: CPU generator (reproducible draws); None draws on the maps' device.
     Returns:
         features (k, C) with k = min(num, N*h*w), and the frame index (k,) of each.
     """
     frames, channels = feats.shape[:2]
     flat = feats.permute(0, 2, 3, 1).reshape(-1, channels)  # (N, C, h, w) -> (N*h*w, C)
     per_frame = flat.shape[0] // frames
-    index = torch.randperm(flat.shape[0], generator=generator)[:num].sort().values.to(feats.device)
+    # without a generator, drawn where the maps are (a host-to-device copy would wait for the GPU)
+    device = feats.device if generator is None else 'cpu'
+    index = torch.randperm(flat.shape[0], generator=generator, device=device)[:num].sort().values.to(feats.device)
     return flat[index], index // per_frame
 
 

@@ -61,6 +61,15 @@ class MAMBA(TwoStageDetector):
             ``aggregator`` (one per shared FC).
         pixel_memory / instance_memory: :class:`MemoryBank` configs.
         num_instance_writes: K, top proposals written / used per frame.
+        instance_self_keys: the key frame's own top-K proposals join its
+            instance keys (training: beside the references'; test: beside the
+            memory sample), as the current frame's proposals sit among the
+            keys of RDN / MEGA's relation modules and the authors' released
+            model; False (default; better on the synthetic data, see
+            docs/benchmarks.md): the keys come from other frames only.
+        instance_key_dropout: in training, the probability that a clip's
+            key frame gets no instance keys (its box head runs single-frame),
+            so the head keeps working on its own evidence.
         instance_memory_features: what the instance memories store of a frame's
             top-K proposals: 'raw' (r_i, the FC features without instance
             aggregation, of the frame's map as the RPN saw it: the kind of keys
@@ -78,7 +87,9 @@ class MAMBA(TwoStageDetector):
                  pixel_level: bool = True, instance_level: bool = True,
                  pixel_aggregator: Optional[dict] = None, instance_aggregator: Optional[dict] = None,
                  pixel_memory: Optional[dict] = None, instance_memory: Optional[dict] = None,
-                 num_instance_writes: int = 75, instance_memory_features: str = 'raw',
+                 num_instance_writes: int = 75, instance_self_keys: bool = False,
+                 instance_key_dropout: float = 0.0,
+                 instance_memory_features: str = 'raw',
                  pixel_score_thr: float = 0.8, pixels_per_detection: int = 100,
                  num_train_pixel_keys: int = 2000, test_mode: str = 'online', shuffle_seed: int = 10,
                  seed: Optional[int] = None) -> None:
@@ -99,6 +110,8 @@ class MAMBA(TwoStageDetector):
         self.pixel_level, self.instance_level = pixel_level, instance_level
         self.test_mode = test_mode
         self.num_instance_writes = num_instance_writes
+        self.instance_self_keys = instance_self_keys
+        self.instance_key_dropout = instance_key_dropout
         self.instance_memory_features = instance_memory_features
         self.pixel_score_thr, self.pixels_per_detection = pixel_score_thr, pixels_per_detection
         self.num_train_pixel_keys = num_train_pixel_keys
@@ -171,7 +184,8 @@ class MAMBA(TwoStageDetector):
     def _aggregate_with_references(self, inputs: Tensor,
                                    data_samples: SampleList) -> Tuple[Tuple[Tensor], Optional[InstanceKeys]]:
         """Key-frame maps enhanced by their references' pixels ((B, C, h, w),), and
-        the instance keys from the references' top-K proposals (no memory).
+        the instance keys from the references' top-K proposals (no memory), and
+        from the key frame's own with ``instance_self_keys``.
 
         With both levels the references are pixel-enhanced too (each by the other
         references' pixels) before their keys are taken: at test time every frame,
@@ -189,8 +203,11 @@ class MAMBA(TwoStageDetector):
                 if self.instance_level:
                     references = self._enhance_references(references, pixels, frame_index)
             key_maps.append(key_map)
-            if self.instance_level:
-                keys.append(self._reference_keys(references, data_sample.metainfo)[0])
+            if self.instance_level and self.training and random.random() < self.instance_key_dropout:
+                keys.append(None)
+            elif self.instance_level:
+                sources = torch.cat([references, key_map[None]]) if self.instance_self_keys else references
+                keys.append(self._reference_keys(sources, data_sample.metainfo)[0])
         return (torch.stack(key_maps), ), (InstanceKeys(keys) if self.instance_level else None)
 
     def _enhance_references(self, references: Tensor, pixels: Tensor, frame_index: Tensor) -> Tensor:
@@ -275,7 +292,7 @@ class MAMBA(TwoStageDetector):
             x = (enhanced, )
         rpn_results_list = self.rpn_head.predict(x, [data_sample], rescale=False)
         if self.instance_level:
-            keys, record = self._instance_keys(x[0], references, ref_frame_ids, meta)
+            keys, record = self._instance_keys(x[0], references, ref_frame_ids, meta, rpn_results_list[0])
             context = InstanceKeys([keys], record_rows=record,
                                    record_enhanced=self.instance_memory_features == 'enhanced')
             written_scores = rpn_results_list[0].scores[:record]
@@ -315,16 +332,22 @@ class MAMBA(TwoStageDetector):
         return self.pixel_aggregator(raw[0], keys.to(raw))[None], references
 
     def _instance_keys(self, feat: Tensor, references: Optional[Tensor], ref_frame_ids: Optional[Tensor],
-                       meta: dict) -> Tuple[List[Tensor], int]:
+                       meta: dict, proposals: InstanceData) -> Tuple[List[Tensor], int]:
         """Keys per level for the key frame (its (1, C, h, w) map ``feat``, pixel-enhanced
-        with both levels), and how many of its rows to record.
+        with both levels, and its RPN ``proposals``, best first), and how many of
+        its rows to record.
 
-        Memory mode samples the memories and records K rows; explicit mode (or an
+        Memory mode samples the memories (plus, with ``instance_self_keys``, the
+        key frame's own top-K proposals) and records K rows; explicit mode (or an
         empty memory, where the key frame is its own reference) refills them
         with the references' keys and records nothing.
         """
         if references is None and len(self.instance_memory[0]) > 0:
-            return [bank.sample().to(feat) for bank in self.instance_memory], self.num_instance_writes
+            keys = [bank.sample().to(feat) for bank in self.instance_memory]
+            if self.instance_self_keys:
+                own = self.roi_head.embed_references((feat, ), [proposals.bboxes[:self.num_instance_writes]])[0]
+                keys = [torch.cat([memory, rows]) for memory, rows in zip(keys, own)]
+            return keys, self.num_instance_writes
         if references is None:
             references = feat
             ref_frame_ids = torch.tensor([meta.get('frame_id', -1)], dtype=torch.long)
@@ -338,6 +361,8 @@ class MAMBA(TwoStageDetector):
     def _write_pixels(self, feat: Tensor, results: InstanceData, meta: dict, rescale: bool) -> None:
         """Writes up to P random pixels of the (C, h, w) map inside each confident detection."""
         keep = results.scores >= self.pixel_score_thr
+        if not keep.any():
+            return
         boxes = results.bboxes[keep]
         if rescale:  # back to the resized image the map was computed on
             boxes = boxes * boxes.new_tensor(meta['scale_factor']).repeat(2)

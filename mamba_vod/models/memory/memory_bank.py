@@ -105,7 +105,7 @@ class MemoryBank(nn.Module):
         if num_new == 0:
             return
         if num_new > self.capacity:
-            keep_new = self._randperm(num_new, generator)[:self.capacity].to(features.device)
+            keep_new = self._randperm(num_new, generator, features.device)[:self.capacity]
             features, scores, frame_ids = features[keep_new], scores[keep_new], frame_ids[keep_new]
             num_new = self.capacity
         if self._features is None:  # own copies: later updates write into them in place
@@ -116,7 +116,7 @@ class MemoryBank(nn.Module):
         overflow = len(self) + num_new - self.capacity
         if overflow > 0:
             # feature-wise update: `overflow` random old rows are replaced by new ones, in place
-            slots = self._randperm(len(self), generator)[:overflow].to(features.device)
+            slots = self._randperm(len(self), generator, features.device)[:overflow]
             self._features[slots], self._scores[slots], self._frame_ids[slots] = (
                 features[:overflow], scores[:overflow], frame_ids[:overflow])
             features, scores, frame_ids = features[overflow:], scores[overflow:], frame_ids[overflow:]
@@ -160,11 +160,15 @@ class MemoryBank(nn.Module):
         if self.strategy == 'score':
             index = torch.topk(self._scores, self.key_set_size).indices
         else:
-            index = self._randperm(num, generator)[:self.key_set_size].to(self._features.device)
+            index = self._randperm(num, generator, self._features.device)[:self.key_set_size]
         return MemorySample(self._features[index], self._scores[index], self._frame_ids[index])
 
-    def _randperm(self, num: int, generator: Optional[torch.Generator]) -> Tensor:
-        return torch.randperm(num, generator=generator or self._generator)
+    def _randperm(self, num: int, generator: Optional[torch.Generator], device: torch.device) -> Tensor:
+        """A random permutation of ``num`` on ``device``: from the CPU generator given (or the
+        bank's seeded one), else drawn on ``device`` itself (no host-to-device copy, which
+        would wait for the GPU)."""
+        generator = generator or self._generator
+        return torch.randperm(num, generator=generator, device=device if generator is None else 'cpu').to(device)
 
     def extra_repr(self) -> str:
         return (f'capacity={self.capacity}, key_set_size={self.key_set_size}, strategy={self.strategy!r}, '

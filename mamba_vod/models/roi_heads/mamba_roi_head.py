@@ -7,6 +7,7 @@ import contextlib
 from dataclasses import dataclass, field
 from typing import Iterator, List, Optional, Sequence, Tuple
 
+import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi
@@ -100,9 +101,20 @@ class MAMBARoIHead(StandardRoIHead):
         keys = None if context is None else context.keys
         cls_score, bbox_pred, pre_relu = self.bbox_head(bbox_feats, keys=keys, roi_img_ids=rois[:, 0])
         if context is not None and context.record_rows > 0:
-            rows = pre_relu if context.record_enhanced else self.bbox_head.embed_references(bbox_feats)
-            self._record(context, rois, rows)
+            if context.record_enhanced:
+                self._record(context, rois, pre_relu)
+            else:  # embed only the rows that are kept
+                first = self._first_rows(rois, context.record_rows)
+                self._record(context, rois[first], self.bbox_head.embed_references(bbox_feats[first]))
         return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats)
+
+    @staticmethod
+    def _first_rows(rois: Tensor, num: int) -> Tensor:
+        """(R,) mask of the first ``num`` rows of each image in (R, 5) rois grouped by image."""
+        image = rois[:, 0].long()
+        counts = image.bincount()
+        starts = counts.cumsum(0) - counts
+        return torch.arange(len(rois), device=rois.device) - starts[image] < num
 
     @staticmethod
     def _record(context: InstanceKeys, rois: Tensor, per_level: List[Tensor]) -> None:

@@ -67,6 +67,46 @@ def test_with_both_levels_instance_keys_come_from_pixel_enhanced_references():
     assert not torch.allclose(seen[0], raw[1:], atol=1e-3)
 
 
+@pytest.mark.parametrize('self_keys', [True, False])
+def test_instance_keys_hold_the_key_frames_own_top_proposals_with_self_keys(self_keys):
+    """Training: the key frame's top-K proposals are keys beside the references'.
+    Online test: beside the memory sample, the frame's own top-K proposals (the
+    rows it then writes to the memory)."""
+    model = build_tiny_mamba(pixel_level=False, instance_self_keys=self_keys)
+    model.eval()
+    head = model.roi_head.bbox_head
+    seen = []
+    original = head.forward
+    head.forward = lambda x, keys=None, roi_img_ids=None: (seen.append(keys), original(x, keys, roi_img_ids))[1]
+    k = model.num_instance_writes
+    with torch.no_grad():
+        inputs, samples = preprocess(model, [make_clip(3, seed=4)], [make_sample(frame_id=5, ref_frame_ids=[2, 9])])
+        model._forward(inputs, samples)
+        assert seen[-1][0][0].shape[0] == (3 if self_keys else 2) * k
+        memory_rows = []
+        for frame_id in range(2):
+            memory_rows.append(min(len(model.instance_memory[0]), model.instance_memory[0].key_set_size))
+            inputs, samples = preprocess(model, [make_clip(1, seed=frame_id)], [make_sample(frame_id=frame_id)])
+            model.predict(inputs, samples)
+        written = [bank.features[bank.frame_ids == 1] for bank in model.instance_memory]
+    keys = seen[-1][0]  # frame 1, its only image: one (rows, C) tensor per level
+    assert memory_rows == [0, k]  # frame 0 is its own reference; frame 1 samples the memory
+    assert keys[0].shape[0] == k + (k if self_keys else 0)
+    if self_keys:  # the last K rows are the frame's own, the ones it wrote
+        assert all(torch.allclose(level[-k:], rows, atol=1e-6) for level, rows in zip(keys, written))
+
+
+def test_instance_key_dropout_one_trains_the_box_head_without_keys():
+    model = build_tiny_mamba(pixel_level=False, instance_key_dropout=1.0)
+    model.train()
+    inputs, samples = preprocess(model, [make_clip(3, seed=1)], [make_sample(frame_id=5, ref_frame_ids=[2, 9])],
+                                 training=True)
+    loss, _ = model.parse_losses(model.loss(inputs, samples))
+    loss.backward()
+    assert all(p.grad is None for p in model.roi_head.bbox_head.aggregators.parameters())
+    assert model.roi_head.bbox_head.shared_fcs[0].weight.grad.abs().sum() > 0
+
+
 def test_without_aggregation_it_is_single_frame_faster_rcnn():
     model = build_tiny_mamba(pixel_level=False, instance_level=False)
     assert not hasattr(model, 'pixel_aggregator') and model.roi_head.bbox_head.aggregators is None

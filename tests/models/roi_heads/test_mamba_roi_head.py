@@ -107,3 +107,21 @@ def test_predict_can_record_the_non_enhanced_rows_training_uses_as_keys():
     for level in range(2):
         assert torch.allclose(raw.recorded[0][level], expected[level], atol=1e-5)
         assert not torch.allclose(enhanced.recorded[0][level], expected[level], atol=1e-3)
+
+
+def test_raw_recording_embeds_the_first_k_rows_of_each_image():
+    torch.manual_seed(0)
+    roi_head = _roi_head()
+    x = (torch.randn(2, 8, 6, 8), )
+    boxes = [torch.tensor([[0., 0., 40., 40.], [10., 20., 90., 60.], [30., 5., 70., 90.]]),
+             torch.tensor([[5., 5., 20., 30.], [50., 10., 120., 80.]])]
+    proposals = [InstanceData(bboxes=b, scores=torch.linspace(.9, .5, len(b)), labels=torch.zeros(len(b)).long())
+                 for b in boxes]
+    samples = [DetDataSample(metainfo=dict(img_shape=(96, 128), ori_shape=(96, 128), scale_factor=(1., 1.)))
+               for _ in boxes]
+    keys = [[torch.randn(6, CHANNELS), torch.randn(6, CHANNELS)] for _ in boxes]
+    context = InstanceKeys(keys, record_rows=2, record_enhanced=False)
+    roi_head.predict(x, proposals, samples, instance_keys=context)
+    expected = roi_head.embed_references(x, [b[:2] for b in boxes])
+    for image in range(2):
+        assert all(torch.allclose(got, want, atol=1e-5) for got, want in zip(context.recorded[image], expected[image]))
