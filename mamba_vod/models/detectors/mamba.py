@@ -96,6 +96,8 @@ class MAMBA(TwoStageDetector):
         if instance_memory_features not in ('raw', 'enhanced'):
             raise ValueError("instance_memory_features must be 'raw' or 'enhanced', got "
                              f"'{instance_memory_features}'")
+        if not 0.0 <= instance_key_dropout <= 1.0:
+            raise ValueError(f'instance_key_dropout must be a probability in [0, 1], got {instance_key_dropout}')
         if test_mode not in _TEST_MODES:
             raise ValueError(f"MAMBA test_mode must be one of {_TEST_MODES}, got '{test_mode}'")
         # plain dicts work as well as configs (mmdet reads e.g. train_cfg.rpn)

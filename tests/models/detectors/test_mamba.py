@@ -197,6 +197,8 @@ def test_paper_mode_returns_frames_in_order_with_memory_from_spread_references()
 def test_bad_configs_and_inputs_are_refused():
     with pytest.raises(ValueError, match='test_mode'):
         build_tiny_mamba(test_mode='offline')
+    with pytest.raises(ValueError, match='instance_key_dropout'):
+        build_tiny_mamba(instance_key_dropout=1.5)
     cfg = tiny_model_cfg()
     cfg['roi_head']['type'] = 'StandardRoIHead'
     with pytest.raises(TypeError, match='MAMBARoIHead'):
