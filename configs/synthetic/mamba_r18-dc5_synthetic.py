@@ -37,7 +37,7 @@ model = dict(
     instance_aggregator=dict(type='GEO', channels=256, num_heads=16, zero_init_output=True),
     test_mode='online')
 # the instance-level GEOs learn at a tenth of the learning rate: at AdamW's full rate, from scratch,
-# the instance level scored 6 to 16 mAP below the baseline (3 seeds) and at a tenth above it
+# the instance level scored 3 to 16 mAP below the baseline (3 seeds) and at a tenth above it
 # (docs/benchmarks.md, accuracy evidence)
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'roi_head.bbox_head.aggregators': dict(lr_mult=0.1)}))
 
