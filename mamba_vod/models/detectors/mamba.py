@@ -64,9 +64,9 @@ class MAMBA(TwoStageDetector):
         instance_self_keys: the key frame's own top-K proposals join its
             instance keys (training: beside the references'; test: beside the
             memory sample), as the current frame's proposals sit among the
-            keys of RDN / MEGA's relation modules and the authors' released
-            model; False (default; better on the synthetic data, see
-            docs/benchmarks.md): the keys come from other frames only.
+            keys of RDN / MEGA's relation modules; False (default, far better
+            on the synthetic data, see docs/benchmarks.md): the keys come from
+            other frames only.
         instance_key_dropout: in training, the probability that a clip's
             key frame gets no instance keys (its box head runs single-frame),
             so the head keeps working on its own evidence.
