@@ -1,10 +1,12 @@
 """Evaluate a VID prediction dump offline:
 ``python tools/analysis/eval_vid.py PRED GT [--mode ilsvrc|voc] [--no-motion] [--voc]
-[--frame-subset NAME=FILE ...] [--oracle-class] [--json OUT]``.
+[--frame-subset NAME=FILE ...] [--oracle-class] [--score-stats] [--json OUT]``.
 
 PRED is the .npz written by ``VIDMetric(dump_file=...)``; GT the COCO-VID json
 the predictions were made on. Prints the per-class table (AP in percent) and
-the metrics as one JSON line (fractions, as the VIDMetric returns them).
+the metrics as one JSON line (fractions, as the VIDMetric returns them);
+``--score-stats`` adds a second line: where the scores go, per frame subset
+(see :func:`score_statistics`).
 """
 import argparse
 import json
@@ -14,8 +16,11 @@ import sys
 import numpy as np
 
 from mamba_vod.evaluation import VIDMetric  # importing mamba_vod prepares mmdet (mmcv._ext)
-from mamba_vod.evaluation.functional import VIDAnnotations, VIDPredictions, load_vid_predictions, write_json
+from mamba_vod.evaluation.functional import (VIDAnnotations, VIDPredictions, load_vid_predictions,
+                                             read_frame_subset, write_json)
 from mmdet.evaluation.functional import bbox_overlaps  # isort: skip  (after mamba_vod)
+
+SCORE_THR = 0.3  # what --score-stats counts as a confident detection
 
 
 def _subset(text: str):
@@ -38,18 +43,20 @@ def parse_args(argv=None):
     parser.add_argument('--oracle-class', action='store_true',
                         help='give each detection that overlaps a ground-truth box (IoU >= 0.5) that box\'s class '
                              'first: what is left is the error of the boxes and their scores (a diagnosis)')
-    parser.add_argument('--json', help='also write the metrics to this JSON file')
+    parser.add_argument('--score-stats', action='store_true',
+                        help=f'also print, per frame subset, the best score on each ground-truth box and the '
+                             f'detections above {SCORE_THR} on background / badly placed (a diagnosis)')
+    parser.add_argument('--json', help='also write the metrics (and score_stats) to this JSON file')
     return parser.parse_args(argv)
 
 
-def relabel_by_overlap(preds: VIDPredictions, annotations: VIDAnnotations, iou_thr: float = 0.5) -> VIDPredictions:
-    """``preds`` where each detection overlapping a ground-truth box of its image by
-    IoU >= ``iou_thr`` takes the label of the box it overlaps most (the metric's
-    labels: ``annotations`` is the metric's ground truth); the others keep theirs."""
+def overlaps_by_image(preds: VIDPredictions, annotations: VIDAnnotations):
+    """For each predicted image with ground truth: ``(image, rows, overlaps)``, its index in
+    ``annotations``, the slice of its detections in ``preds`` and their (n, g) IoUs with its
+    ground-truth boxes (in the order of ``annotations.gts`` rows of that image)."""
     gts = annotations.gts
     order = np.argsort(gts.img, kind='stable')
     gt_img = gts.img[order]
-    labels = preds.labels.copy()
     starts = np.concatenate([[0], np.cumsum(preds.num_dets)])
     for index, image in enumerate(annotations.index_of(preds.img_ids, 'the predictions')):
         first, last = np.searchsorted(gt_img, [image, image + 1])
@@ -57,10 +64,54 @@ def relabel_by_overlap(preds: VIDPredictions, annotations: VIDAnnotations, iou_t
             continue
         in_image = order[first:last]
         rows = slice(starts[index], starts[index + 1])
-        overlaps = bbox_overlaps(preds.bboxes[rows], gts.bboxes[in_image])  # (n, g)
+        yield image, rows, in_image, bbox_overlaps(preds.bboxes[rows], annotations.gts.bboxes[in_image])
+
+
+def relabel_by_overlap(preds: VIDPredictions, annotations: VIDAnnotations, iou_thr: float = 0.5) -> VIDPredictions:
+    """``preds`` where each detection overlapping a ground-truth box of its image by
+    IoU >= ``iou_thr`` takes the label of the box it overlaps most (the metric's
+    labels: ``annotations`` is the metric's ground truth); the others keep theirs."""
+    labels = preds.labels.copy()
+    for _, rows, in_image, overlaps in overlaps_by_image(preds, annotations):
+        if overlaps.shape[0] == 0:
+            continue
         hit = overlaps.max(1) >= iou_thr
-        labels[rows][hit] = gts.labels[in_image][overlaps.argmax(1)[hit]]
+        labels[rows][hit] = annotations.gts.labels[in_image][overlaps.argmax(1)[hit]]
     return preds._replace(labels=labels)
+
+
+def score_statistics(preds: VIDPredictions, annotations: VIDAnnotations, subsets: dict,
+                     score_thr: float = SCORE_THR) -> dict:
+    """Where the scores go, class-agnostic, per frame subset (frames with ground truth only):
+
+    - ``object_score``: per ground-truth box, the best score of a detection overlapping it by
+      IoU >= 0.5 (0 if none), averaged;
+    - ``background_per_frame``: detections scoring above ``score_thr`` that overlap no box by
+      IoU >= 0.3, per frame;
+    - ``mislocated_per_frame``: detections scoring above ``score_thr`` whose best IoU is in [0.3, 0.5).
+
+    Args:
+        subsets: ``{name: (I,) bool mask over annotations' images}``; 'all' is added.
+    """
+    per_image = {}
+    for image, rows, _, overlaps in overlaps_by_image(preds, annotations):
+        scores = preds.scores[rows]
+        best = overlaps.max(1) if len(scores) else np.zeros(0)
+        covered = overlaps >= 0.5  # (n, g)
+        object_scores = np.where(covered, scores[:, None], 0.0).max(0) if len(scores) else np.zeros(overlaps.shape[1])
+        confident = scores > score_thr
+        per_image[image] = (object_scores, int((confident & (best < 0.3)).sum()),
+                            int((confident & (best >= 0.3) & (best < 0.5)).sum()))
+    table = {}
+    for name, mask in [('all', None), *subsets.items()]:
+        chosen = [value for image, value in per_image.items() if mask is None or mask[image]]
+        if not chosen:
+            continue
+        table[name] = dict(frames=len(chosen),
+                           object_score=float(np.mean(np.concatenate([value[0] for value in chosen]))),
+                           background_per_frame=float(np.mean([value[1] for value in chosen])),
+                           mislocated_per_frame=float(np.mean([value[2] for value in chosen])))
+    return table
 
 
 def main(argv=None) -> dict:
@@ -76,6 +127,10 @@ def main(argv=None) -> dict:
     metrics = {f'{metric.prefix}/{key}': value
                for key, value in metric.evaluate_predictions(preds, source=args.pred).items()}
     print(json.dumps(metrics))
+    if args.score_stats:
+        masks = {name: read_frame_subset(path, metric.annotations) for name, path in args.frame_subset}
+        metrics['score_stats'] = score_statistics(preds, metric.annotations, masks)
+        print(json.dumps(metrics['score_stats']))
     if args.json:
         write_json(args.json, metrics)
     return metrics

@@ -1,0 +1,188 @@
+"""How selective the instance-level GEOs of a trained MAMBA are, on its test split:
+
+    python tools/analysis/instance_geo_selectivity.py CONFIG CHECKPOINT [--data-root DIR]
+        [--max-frames N] [--cfg-options KEY=VALUE ...] [--json OUT]
+
+Runs the test split frame by frame, as ``tools/test.py`` does, and looks at what each
+instance-level GEO adds to each RoI: ``delta = GEO(query, keys) - query``. RoIs that
+overlap a ground-truth box by IoU >= 0.5 are foreground, by < 0.3 background. Per frame
+subset and box-head level it prints:
+
+- ``rel_fg`` / ``rel_bg``: mean ||delta|| / ||query|| of foreground / background RoIs;
+- ``cos_fg_bg``: cosine between the mean delta direction of a frame's foreground RoIs
+  and that of its background RoIs;
+- ``cos_bg_bg``: mean cosine between the deltas of two background RoIs of a frame.
+
+Cosines near 1 mean the GEO is a broadcast: every RoI of a frame gets the same vector
+(a summary of the memory), whatever it shows; attention that picks the keys of the same
+object gives foreground and background RoIs different deltas. The ground truth is the
+test evaluator's ``ann_file``, the subsets its ``frame_subsets`` (``--cfg-options
+test_evaluator.frame_subsets.NAME=FILE`` adds one); ``--data-root`` moves every path under the
+config's ``data_root`` to DIR.
+"""
+import argparse
+import os.path as osp
+import sys
+import tempfile
+from collections import defaultdict
+from typing import Dict, List, Sequence
+
+import numpy as np
+import torch
+from mmengine.config import DictAction
+from mmengine.runner import Runner
+from torch import Tensor
+
+from mamba_vod.engine.experiment import rebase_paths
+from mamba_vod.engine.run_config import load_config, test_config
+from mamba_vod.evaluation.functional import load_vid_annotations, read_frame_subset, write_json
+from mmdet.structures.bbox import bbox_overlaps  # isort: skip  (after mamba_vod)
+
+FG_IOU, BG_IOU = 0.5, 0.3
+
+
+def delta_statistics(query: Tensor, output: Tensor, overlaps: Tensor) -> Dict[str, float]:
+    """Selectivity statistics of one GEO call on one frame.
+
+    Args:
+        query: (R, C) RoI features going in; output: (R, C) coming out.
+        overlaps: (R,) each RoI's highest IoU with a ground-truth box of its frame.
+    Returns:
+        ``rel_fg``, ``rel_bg``, ``cos_fg_bg``, ``cos_bg_bg`` (see the module docstring),
+        or {} when the frame has no foreground RoI or fewer than two background RoIs.
+    """
+    foreground, background = overlaps >= FG_IOU, overlaps < BG_IOU
+    if not foreground.any() or background.sum() < 2:
+        return {}
+    delta = (output - query).double()
+    relative = delta.norm(dim=1) / query.double().norm(dim=1).clamp(min=1e-12)
+    direction = torch.nn.functional.normalize(delta, dim=1)
+    mean_fg = torch.nn.functional.normalize(direction[foreground].mean(0), dim=0)
+    mean_bg = torch.nn.functional.normalize(direction[background].mean(0), dim=0)
+    bg = direction[background]
+    pairs = bg @ bg.t()
+    num_bg = len(bg)
+    return dict(rel_fg=relative[foreground].mean().item(), rel_bg=relative[background].mean().item(),
+                cos_fg_bg=(mean_fg @ mean_bg).item(),
+                cos_bg_bg=((pairs.sum() - pairs.diagonal().sum()) / (num_bg * (num_bg - 1))).item())
+
+
+class SelectivityProbe:
+    """Forward hooks on a MAMBA's RoI extractor and instance-level GEOs that collect
+    :func:`delta_statistics` per (subset, level) for the frame set by :meth:`set_frame`.
+
+    Args:
+        model: a MAMBA with instance-level aggregation.
+        gt_boxes: ``{img_id: (g, 4) x1, y1, x2, y2 tensor}`` in original-image pixels.
+        subsets: ``{name: set of img_ids}`` reported apart (besides 'all').
+    """
+
+    def __init__(self, model, gt_boxes: Dict[int, Tensor], subsets: Dict[str, set]) -> None:
+        head = model.roi_head.bbox_head
+        if getattr(head, 'aggregators', None) is None:
+            raise ValueError('the model has no instance-level GEOs (roi_head.bbox_head.aggregators): '
+                             'use a MAMBA config with instance_level=True')
+        self.gt_boxes, self.subsets = gt_boxes, subsets
+        self.rows: Dict[tuple, List[dict]] = defaultdict(list)
+        self._rois, self._meta = None, None
+        self.handles = [model.roi_head.bbox_roi_extractor.register_forward_hook(self._keep_rois)]
+        for level, geo in enumerate(head.aggregators):
+            self.handles.append(geo.register_forward_hook(self._measure(level)))
+
+    def set_frame(self, meta: dict) -> None:
+        self._meta, self._rois = meta, None
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+    def _keep_rois(self, module, inputs, output) -> None:
+        self._rois = inputs[1]
+
+    def _measure(self, level: int):
+        def hook(module, inputs, output) -> None:
+            query = inputs[0].reshape(-1, inputs[0].shape[-1])
+            if self._rois is None or len(self._rois) != len(query):
+                return  # not the key frame's RoIs
+            image_id = self._meta['img_id']
+            gt = self.gt_boxes.get(image_id)
+            if gt is None:
+                return
+            scale = self._rois.new_tensor(self._meta['scale_factor']).repeat(2)
+            overlaps = bbox_overlaps(self._rois[:, 1:].float(), gt.to(self._rois) * scale).max(1).values
+            stats = delta_statistics(query.detach(), output.reshape(query.shape).detach(), overlaps)
+            if not stats:
+                return
+            for subset, members in [('all', None), *self.subsets.items()]:
+                if members is None or image_id in members:
+                    self.rows[(subset, level)].append(stats)
+        return hook
+
+    def summary(self) -> Dict[str, Dict[str, float]]:
+        """``{'<subset>/level<i>': {statistic: mean over frames, 'frames': n}}``."""
+        table = {}
+        for (subset, level), rows in sorted(self.rows.items()):
+            means = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
+            table[f'{subset}/level{level}'] = dict(means, frames=len(rows))
+        return table
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description='How selective the instance-level GEOs of a trained MAMBA are.')
+    parser.add_argument('config')
+    parser.add_argument('checkpoint')
+    parser.add_argument('--data-root', help="the data set's folder, when it is not the config's data_root")
+    parser.add_argument('--max-frames', type=int, default=None, help='stop after this many test frames')
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
+    parser.add_argument('--json', help='also write the table to this JSON file')
+    return parser.parse_args(argv)
+
+
+def measure(config: str, checkpoint: str, *, data_root=None, max_frames=None, cfg_options=None) -> dict:
+    """Runs the test split of ``config`` with ``checkpoint`` and returns :meth:`SelectivityProbe.summary`."""
+    cfg = load_config(config, cfg_options)
+    if data_root:
+        if not cfg.get('data_root'):
+            raise ValueError(f'{config} names no data_root to move to {data_root}')
+        cfg = rebase_paths(cfg, cfg.data_root, data_root)
+    if cfg.test_dataloader.get('batch_size', 1) != 1:
+        raise ValueError(f'{config}: test_dataloader.batch_size must be 1 (frames in order, one at a time)')
+    with tempfile.TemporaryDirectory() as work_dir:
+        runner = Runner.from_cfg(test_config(cfg, checkpoint, work_dir=work_dir))
+        evaluator = runner.cfg.test_evaluator
+        subsets = sorted((evaluator.get('frame_subsets') or {}).items())
+        annotations = load_vid_annotations(evaluator['ann_file'])
+        gts = annotations.gts
+        gt_boxes = {int(annotations.img_ids[image]): torch.from_numpy(gts.bboxes[gts.img == image])
+                    for image in np.unique(gts.img)}
+        members = {name: set(annotations.img_ids[read_frame_subset(path, annotations)].tolist())
+                   for name, path in subsets}
+        runner.load_checkpoint(checkpoint)
+        model = runner.model.eval()
+        probe = SelectivityProbe(model, gt_boxes, members)
+        with torch.no_grad():
+            for index, data in enumerate(runner.test_dataloader):
+                if max_frames is not None and index >= max_frames:
+                    break
+                probe.set_frame(data['data_samples'][0].metainfo)
+                model.test_step(data)
+        probe.remove()
+    return probe.summary()
+
+
+def main(argv: Sequence[str] = None) -> None:
+    args = parse_args(argv)
+    if not osp.isfile(args.checkpoint):
+        sys.exit(f"checkpoint '{args.checkpoint}' not found")
+    table = measure(args.config, args.checkpoint, data_root=args.data_root, max_frames=args.max_frames,
+                    cfg_options=args.cfg_options)
+    print(f"{'subset/level':<22} {'frames':>6} {'rel_fg':>7} {'rel_bg':>7} {'cos_fg_bg':>9} {'cos_bg_bg':>9}")
+    for key, row in table.items():
+        print(f"{key:<22} {row['frames']:>6} {row['rel_fg']:>7.3f} {row['rel_bg']:>7.3f} {row['cos_fg_bg']:>9.3f} "
+              f"{row['cos_bg_bg']:>9.3f}")
+    if args.json:
+        write_json(args.json, table)
+
+
+if __name__ == '__main__':
+    main()
