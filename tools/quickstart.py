@@ -26,7 +26,7 @@ import time
 import cv2
 from tqdm import tqdm
 
-from mamba_vod.engine import evaluate, train
+from mamba_vod.engine import epoch_budget, evaluate, train
 from mamba_vod.evaluation.functional import atomic_write, write_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -105,11 +105,10 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description='End-to-end MAMBA vs Faster R-CNN on synthetic VID data.')
     parser.add_argument('--work-dir', default='work_dirs/quickstart')
     parser.add_argument('--force', action='store_true', help='redo every stage')
-    parser.add_argument('--epochs', type=int, help='train for this many epochs instead of the configs\' 8')
+    parser.add_argument('--epochs', type=int,
+                        help='train for this many epochs instead of the configs\' 8 (the lr step moves with it)')
     parser.add_argument('--tiny', action='store_true', help='a tiny data set: a smoke test of the whole job')
     args = parser.parse_args(argv)
-    options = None if args.epochs is None else {'train_cfg.max_epochs': args.epochs,
-                                                'train_cfg.val_interval': args.epochs}
     start = time.time()
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.join(work_dir, 'data', 'synthetic_vid')
@@ -123,6 +122,7 @@ def main(argv=None):
     checkpoints, results = {}, {}
     for name, config in MODELS.items():
         stages.set_postfix_str(f'train {name}')
+        options = None if args.epochs is None else epoch_budget(config, args.epochs)
         checkpoints[name] = train(config, osp.join(work_dir, name), data_root=moved, cfg_options=options,
                                   force=args.force)
         stages.update()

@@ -53,6 +53,29 @@ def final_checkpoint_name(cfg: Config) -> str:
     return f'epoch_{loop.max_epochs}.pth' if 'max_epochs' in loop else f'iter_{loop.max_iters}.pth'
 
 
+def epoch_budget(config: str, epochs: int) -> dict:
+    """``cfg_options`` that train ``config`` (an epoch-based schedule) for ``epochs`` epochs,
+    validating at the end, with its epoch-wise step schedules stretched to match: each
+    ``MultiStepLR`` milestone m becomes round(m * epochs / max_epochs) (at least 1) and a
+    scheduler that ended with the schedule ends at ``epochs``."""
+    if epochs < 1:
+        raise ValueError(f'epochs must be >= 1, got {epochs}')
+    cfg = load_config(config)
+    if 'max_epochs' not in cfg.train_cfg:
+        raise ValueError(f'{config}: not an epoch-based schedule (train_cfg has no max_epochs)')
+    old = cfg.train_cfg.max_epochs
+    options = {'train_cfg.max_epochs': epochs, 'train_cfg.val_interval': epochs}
+    for index, scheduler in enumerate(cfg.get('param_scheduler') or []):
+        if not scheduler.get('by_epoch', True):
+            continue
+        if scheduler['type'] == 'MultiStepLR':
+            options[f'param_scheduler.{index}.milestones'] = [max(1, round(m * epochs / old))
+                                                              for m in scheduler['milestones']]
+        if scheduler.get('end') == old:
+            options[f'param_scheduler.{index}.end'] = epochs
+    return options
+
+
 def train(config: str, work_dir: str, *, data_root: Optional[tuple] = None, cfg_options: Optional[dict] = None,
           force: bool = False) -> str:
     """Trains ``config`` into ``work_dir`` unless a finished run is there; returns its checkpoint.

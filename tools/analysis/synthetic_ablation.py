@@ -1,10 +1,11 @@
 """The paper's ablation in miniature, on the synthetic VID data, over several training seeds:
 
     python tools/analysis/synthetic_ablation.py [--work-dir work_dirs/ablation] [--seeds 0 1 2]
-        [--variants baseline pixel instance both] [--json OUT]
+        [--variants baseline pixel instance both] [--epochs N] [--json OUT]
 
 Every variant has the same backbone (R-18-DC5 from scratch), data, image size and
-training budget; only the aggregation differs: none (single-frame Faster R-CNN),
+training budget (the configs' 8 epochs, or ``--epochs N`` for all, the lr step moved
+with it); only the aggregation differs: none (single-frame Faster R-CNN),
 pixel level only, instance level only, both. Each (variant, seed) is trained and
 evaluated like ``tools/train.py`` / ``tools/test.py`` do; finished runs are reused.
 Prints mAP@0.5 overall / degraded / clean frames, mean and spread over seeds.
@@ -17,7 +18,7 @@ import statistics
 import subprocess
 import sys
 
-from mamba_vod.engine import evaluate, train
+from mamba_vod.engine import epoch_budget, evaluate, train
 from mamba_vod.evaluation.functional import write_json
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -40,27 +41,33 @@ def ensure_data(data_root: str) -> None:
                         osp.join(data_root, 'annotations')], cwd=ROOT, check=True)
 
 
-def run_all(work_dir: str, data_root: str, variants, seeds) -> dict:
+def run_dir(work_dir: str, variant: str, seed: int, epochs=None) -> str:
+    """Folder of one run: ``WORK/VARIANT/seedS``, or ``WORK/VARIANT/{N}e_seedS`` for ``--epochs N``."""
+    return osp.join(work_dir, variant, f'seed{seed}' if epochs is None else f'{epochs}e_seed{seed}')
+
+
+def run_all(work_dir: str, data_root: str, variants, seeds, epochs=None) -> dict:
     """Trains and evaluates every (variant, seed), reusing finished runs: ``{variant: {seed: metrics}}``."""
     ensure_data(data_root)
     moved = (CONFIG_DATA_ROOT, data_root)
     runs = {}
     for variant in variants:
         runs[variant] = {}
+        budget = {} if epochs is None else epoch_budget(VARIANTS[variant], epochs)
         for seed in seeds:
-            run_dir = osp.join(work_dir, variant, f'seed{seed}')
-            checkpoint = train(VARIANTS[variant], run_dir, data_root=moved, cfg_options={'randomness.seed': seed})
-            runs[variant][seed] = evaluate(VARIANTS[variant], checkpoint, osp.join(run_dir, 'test'),
-                                           data_root=moved)
+            folder = run_dir(work_dir, variant, seed, epochs)
+            checkpoint = train(VARIANTS[variant], folder, data_root=moved,
+                               cfg_options={'randomness.seed': seed, **budget})
+            runs[variant][seed] = evaluate(VARIANTS[variant], checkpoint, osp.join(folder, 'test'), data_root=moved)
     return runs
 
 
-def finished_runs(work_dir: str, variants, seeds) -> dict:
+def finished_runs(work_dir: str, variants, seeds, epochs=None) -> dict:
     """The metrics of the runs already evaluated in ``work_dir`` (variants without any are left out)."""
     runs = {}
     for variant in variants:
         for seed in seeds:
-            metrics_file = osp.join(work_dir, variant, f'seed{seed}', 'test', 'test_metrics.json')
+            metrics_file = osp.join(run_dir(work_dir, variant, seed, epochs), 'test', 'test_metrics.json')
             if osp.isfile(metrics_file):
                 with open(metrics_file) as f:
                     runs.setdefault(variant, {})[seed] = json.load(f)
@@ -94,6 +101,7 @@ def main(argv=None):
     parser.add_argument('--data-root', help='synthetic data set (made when missing); default WORK_DIR/data')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument('--variants', nargs='+', choices=sorted(VARIANTS), default=list(VARIANTS))
+    parser.add_argument('--epochs', type=int, help="train every variant this many epochs instead of the configs' 8")
     parser.add_argument('--json', help='write every run and the summary here')
     parser.add_argument('--summary-only', action='store_true',
                         help='train nothing: summarise the finished runs found in the work dir')
@@ -101,8 +109,8 @@ def main(argv=None):
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.abspath(args.data_root or osp.join(work_dir, 'data', 'synthetic_vid'))
     os.chdir(ROOT)
-    runs = finished_runs(work_dir, args.variants, args.seeds) if args.summary_only else \
-        run_all(work_dir, data_root, args.variants, args.seeds)
+    runs = finished_runs(work_dir, args.variants, args.seeds, args.epochs) if args.summary_only else \
+        run_all(work_dir, data_root, args.variants, args.seeds, args.epochs)
     summary = summarise(runs)
     print_table(summary, args.seeds)
     if args.json:
