@@ -1,6 +1,8 @@
-# The synthetic-data budget shared by the baseline and every MAMBA variant, sized for
-# 2 CPU cores: 8 epochs (75 iterations of 4 images each), lr / 10 after epoch 6.
+# The synthetic-data budget shared by the baseline and every MAMBA variant, sized for the
+# quickstart on 2 CPU cores: 8 epochs (75 iterations of 4 images each), lr / 10 after epoch 6.
 # AdamW: from random weights it gets going in far fewer iterations than the paper's SGD.
+# Every model is still improving at 8 epochs; the accuracy evidence trains 16 (lr step at 12):
+#   python tools/analysis/synthetic_ablation.py --epochs 16   (docs/benchmarks.md)
 max_epochs = 8
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=max_epochs)
 val_cfg = dict(type='ValLoop')

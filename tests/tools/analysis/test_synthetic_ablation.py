@@ -5,8 +5,8 @@ import statistics
 import pytest
 
 
-def _finish(work_dir, variant, seed, metrics):
-    folder = work_dir / variant / f'seed{seed}' / 'test'
+def _finish(work_dir, variant, seed, metrics, epochs=16):
+    folder = work_dir / variant / f'{epochs}e_seed{seed}' / 'test'
     folder.mkdir(parents=True)
     (folder / 'test_metrics.json').write_text(json.dumps(metrics))
 
@@ -29,12 +29,9 @@ def test_summary_of_finished_runs(load_tool, tmp_path):
 
 def test_runs_of_another_budget_live_in_their_own_folders(load_tool, tmp_path):
     tool = load_tool('analysis/synthetic_ablation.py')
-    assert tool.run_dir(str(tmp_path), 'both', 2) == str(tmp_path / 'both' / 'seed2')
-    assert tool.run_dir(str(tmp_path), 'both', 2, epochs=16) == str(tmp_path / 'both' / '16e_seed2')
-    _finish(tmp_path, 'both', 0, {'vid/mAP': 0.5, 'vid/mAP_degraded': 0.2, 'vid/mAP_clean': 0.8})
-    folder = tmp_path / 'both' / '16e_seed0' / 'test'
-    folder.mkdir(parents=True)
-    (folder / 'test_metrics.json').write_text(json.dumps({'vid/mAP': 0.75}))
-    assert tool.finished_runs(str(tmp_path), ['both'], [0])['both'][0]['vid/mAP'] == 0.5
-    assert tool.finished_runs(str(tmp_path), ['both'], [0], epochs=16)['both'][0]['vid/mAP'] == 0.75
+    assert tool.run_dir(str(tmp_path), 'both', 2, 16) == str(tmp_path / 'both' / '16e_seed2')
+    _finish(tmp_path, 'both', 0, {'vid/mAP': 0.5}, epochs=8)
+    _finish(tmp_path, 'both', 0, {'vid/mAP': 0.75})
+    assert tool.finished_runs(str(tmp_path), ['both'], [0], epochs=8)['both'][0]['vid/mAP'] == 0.5
+    assert tool.finished_runs(str(tmp_path), ['both'], [0])['both'][0]['vid/mAP'] == 0.75  # 16 epochs
     assert tool.finished_runs(str(tmp_path), ['both'], [0], epochs=12) == {}
