@@ -51,9 +51,9 @@ def parse_args(argv=None):
 
 
 def overlaps_by_image(preds: VIDPredictions, annotations: VIDAnnotations):
-    """For each predicted image with ground truth: ``(image, rows, overlaps)``, its index in
-    ``annotations``, the slice of its detections in ``preds`` and their (n, g) IoUs with its
-    ground-truth boxes (in the order of ``annotations.gts`` rows of that image)."""
+    """For each predicted image with ground truth, ``(image, rows, gt_rows, overlaps)``: its
+    index in ``annotations``, the slice of its n detections in ``preds``, the indices of its g
+    ground-truth rows in ``annotations.gts`` and the (n, g) IoUs between them."""
     gts = annotations.gts
     order = np.argsort(gts.img, kind='stable')
     gt_img = gts.img[order]
