@@ -1,21 +1,24 @@
-"""How selective the instance-level GEOs of a trained MAMBA are, on its test split:
+"""How selective the GEOs of a trained MAMBA are, on its test split:
 
-    python tools/analysis/instance_geo_selectivity.py CONFIG CHECKPOINT [--data-root DIR]
+    python tools/analysis/geo_selectivity.py CONFIG CHECKPOINT [--data-root DIR]
         [--max-frames N] [--cfg-options KEY=VALUE ...] [--json OUT]
 
-Runs the test split frame by frame, as ``tools/test.py`` does, and looks at what each
-instance-level GEO adds to each RoI: ``delta = GEO(query, keys) - query``. RoIs that
-overlap a ground-truth box by IoU >= 0.5 are foreground, by < 0.3 background. Per frame
-subset and box-head level it prints:
+Runs the test split frame by frame, as ``tools/test.py`` does, and looks at what each GEO
+adds to each of its queries: ``delta = GEO(query, keys) - query``. Queries of the
+pixel-level GEO ('pixel') are the cells of the key frame's map: foreground when the cell's
+centre lies in a ground-truth box, background otherwise. Queries of the instance-level
+GEOs ('instance0', 'instance1', after each shared FC) are the RoIs: foreground when they
+overlap a ground-truth box by IoU >= 0.5, background below 0.3. Per frame subset and GEO:
 
-- ``rel_fg`` / ``rel_bg``: mean ||delta|| / ||query|| of foreground / background RoIs;
-- ``cos_fg_bg``: cosine between the mean delta direction of a frame's foreground RoIs
-  and that of its background RoIs;
-- ``cos_bg_bg``: mean cosine between the deltas of two background RoIs of a frame.
+- ``rel_fg`` / ``rel_bg``: mean ||delta|| over mean ||query|| of a frame's foreground /
+  background queries;
+- ``cos_fg_bg``: cosine between the mean delta direction of a frame's foreground queries
+  and that of its background queries;
+- ``cos_bg_bg``: mean cosine between the deltas of two background queries of a frame.
 
-Cosines near 1 mean the GEO is a broadcast: every RoI of a frame gets the same vector
+Cosines near 1 mean the GEO is a broadcast: every query of a frame gets the same vector
 (a summary of the memory), whatever it shows; attention that picks the keys of the same
-object gives foreground and background RoIs different deltas. The ground truth is the
+object gives foreground and background different deltas. The ground truth is the
 test evaluator's ``ann_file``, the subsets its ``frame_subsets`` (``--cfg-options
 test_evaluator.frame_subsets.NAME=FILE`` adds one); ``--data-root`` moves every path under the
 config's ``data_root`` to DIR.
@@ -25,7 +28,7 @@ import os.path as osp
 import sys
 import tempfile
 from collections import defaultdict
-from typing import Dict, List, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -55,80 +58,112 @@ def delta_statistics(query: Tensor, output: Tensor, overlaps: Tensor) -> Dict[st
     if not foreground.any() or background.sum() < 2:
         return {}
     delta = (output - query).double()
-    relative = delta.norm(dim=1) / query.double().norm(dim=1).clamp(min=1e-12)
+    delta_norm, query_norm = delta.norm(dim=1), query.double().norm(dim=1)
     direction = torch.nn.functional.normalize(delta, dim=1)
     mean_fg = torch.nn.functional.normalize(direction[foreground].mean(0), dim=0)
     mean_bg = torch.nn.functional.normalize(direction[background].mean(0), dim=0)
     bg = direction[background]
     pairs = bg @ bg.t()
     num_bg = len(bg)
-    return dict(rel_fg=relative[foreground].mean().item(), rel_bg=relative[background].mean().item(),
+    return dict(rel_fg=(delta_norm[foreground].mean() / query_norm[foreground].mean().clamp(min=1e-12)).item(),
+                rel_bg=(delta_norm[background].mean() / query_norm[background].mean().clamp(min=1e-12)).item(),
                 cos_fg_bg=(mean_fg @ mean_bg).item(),
                 cos_bg_bg=((pairs.sum() - pairs.diagonal().sum()) / (num_bg * (num_bg - 1))).item())
 
 
 class SelectivityProbe:
-    """Forward hooks on a MAMBA's RoI extractor and instance-level GEOs that collect
-    :func:`delta_statistics` per (subset, level) for the frame set by :meth:`set_frame`.
+    """Forward hooks on a MAMBA's GEOs (and its RoI extractor, for the RoIs) that collect
+    :func:`delta_statistics` per (subset, GEO) for the frame set by :meth:`set_frame`.
 
     Args:
-        model: a MAMBA with instance-level aggregation.
+        model: a MAMBA with pixel- and/or instance-level aggregation.
         gt_boxes: ``{img_id: (g, 4) x1, y1, x2, y2 tensor}`` in original-image pixels.
         subsets: ``{name: set of img_ids}`` reported apart (besides 'all').
     """
 
     def __init__(self, model, gt_boxes: Dict[int, Tensor], subsets: Dict[str, set]) -> None:
-        head = model.roi_head.bbox_head
-        if getattr(head, 'aggregators', None) is None:
-            raise ValueError('the model has no instance-level GEOs (roi_head.bbox_head.aggregators): '
-                             'use a MAMBA config with instance_level=True')
         self.gt_boxes, self.subsets = gt_boxes, subsets
         self.rows: Dict[tuple, List[dict]] = defaultdict(list)
-        self._rois, self._meta = None, None
-        self.handles = [model.roi_head.bbox_roi_extractor.register_forward_hook(self._keep_rois)]
-        for level, geo in enumerate(head.aggregators):
-            self.handles.append(geo.register_forward_hook(self._measure(level)))
+        self._rois, self._meta, self._pixel_call = None, None, None
+        self.handles = []
+        if getattr(model, 'pixel_level', False):
+            self.stride = model.roi_head.bbox_roi_extractor.featmap_strides[0]
+            self.handles.append(model.pixel_aggregator.register_forward_hook(self._measure_pixels))
+        instance_level = getattr(model, 'instance_level', False)
+        aggregators = getattr(model.roi_head.bbox_head, 'aggregators', None) if instance_level else None
+        if aggregators is not None:
+            self.handles.append(model.roi_head.bbox_roi_extractor.register_forward_hook(self._keep_rois))
+            for level, geo in enumerate(aggregators):
+                self.handles.append(geo.register_forward_hook(self._measure_rois(f'instance{level}')))
+        if not self.handles:
+            raise ValueError('the model has no GEO to probe: use a MAMBA config with pixel_level=True or '
+                             'instance_level=True')
 
     def set_frame(self, meta: dict) -> None:
+        """Call before each test frame (``meta``: its data sample's metainfo)."""
+        self._flush_pixels()
         self._meta, self._rois = meta, None
 
     def remove(self) -> None:
+        """Measures the last frame and removes the hooks."""
+        self._flush_pixels()
         for handle in self.handles:
             handle.remove()
+
+    def _gt(self) -> Optional[Tensor]:
+        """The current frame's boxes in the resized image the model sees, or None."""
+        gt = self.gt_boxes.get(self._meta['img_id'])
+        return None if gt is None else gt.float() * torch.tensor(self._meta['scale_factor']).repeat(2)
+
+    def _add(self, name: str, query: Tensor, output: Tensor, overlaps: Tensor) -> None:
+        stats = delta_statistics(query.detach(), output.detach(), overlaps)
+        if stats:
+            image_id = self._meta['img_id']
+            for subset, members in [('all', None), *self.subsets.items()]:
+                if members is None or image_id in members:
+                    self.rows[(subset, name)].append(stats)
 
     def _keep_rois(self, module, inputs, output) -> None:
         self._rois = inputs[1]
 
-    def _measure(self, level: int):
+    def _measure_rois(self, name: str):
         def hook(module, inputs, output) -> None:
             query = inputs[0].reshape(-1, inputs[0].shape[-1])
-            if self._rois is None or len(self._rois) != len(query):
-                return  # not the key frame's RoIs
-            image_id = self._meta['img_id']
-            gt = self.gt_boxes.get(image_id)
-            if gt is None:
-                return
-            scale = self._rois.new_tensor(self._meta['scale_factor']).repeat(2)
-            overlaps = bbox_overlaps(self._rois[:, 1:].float(), gt.to(self._rois) * scale).max(1).values
-            stats = delta_statistics(query.detach(), output.reshape(query.shape).detach(), overlaps)
-            if not stats:
-                return
-            for subset, members in [('all', None), *self.subsets.items()]:
-                if members is None or image_id in members:
-                    self.rows[(subset, level)].append(stats)
+            gt = self._gt()
+            if gt is None or self._rois is None or len(self._rois) != len(query):
+                return  # no ground truth, or not the key frame's RoIs
+            overlaps = bbox_overlaps(self._rois[:, 1:].float(), gt.to(self._rois)).max(1).values
+            self._add(name, query, output.reshape(query.shape), overlaps)
         return hook
 
+    def _measure_pixels(self, module, inputs, output) -> None:
+        """Keeps the call; the last one of a frame is the key frame's (references come first)."""
+        self._pixel_call = (inputs[0].detach(), output.detach())
+
+    def _flush_pixels(self) -> None:
+        """Measures the key frame's pixel-level call, if any: (C, h, w) map in and out."""
+        call, self._pixel_call = self._pixel_call, None
+        gt = None if call is None else self._gt()
+        if gt is None:
+            return
+        feat, output = call
+        height, width = feat.shape[-2:]
+        cy = ((torch.arange(height, dtype=torch.float32) + 0.5) * self.stride)[:, None, None]  # (h, 1, 1)
+        cx = ((torch.arange(width, dtype=torch.float32) + 0.5) * self.stride)[None, :, None]  # (1, w, 1)
+        inside = ((cx >= gt[:, 0]) & (cx < gt[:, 2]) & (cy >= gt[:, 1]) & (cy < gt[:, 3])).any(-1)  # (h, w)
+        self._add('pixel', feat.flatten(1).t(), output.flatten(1).t(), inside.flatten().float().to(feat.device))
+
     def summary(self) -> Dict[str, Dict[str, float]]:
-        """``{'<subset>/level<i>': {statistic: mean over frames, 'frames': n}}``."""
+        """``{'<subset>/<GEO>': {statistic: mean over frames, 'frames': n}}``."""
         table = {}
-        for (subset, level), rows in sorted(self.rows.items()):
+        for (subset, name), rows in sorted(self.rows.items()):
             means = {key: float(np.mean([row[key] for row in rows])) for key in rows[0]}
-            table[f'{subset}/level{level}'] = dict(means, frames=len(rows))
+            table[f'{subset}/{name}'] = dict(means, frames=len(rows))
         return table
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='How selective the instance-level GEOs of a trained MAMBA are.')
+    parser = argparse.ArgumentParser(description='How selective the GEOs of a trained MAMBA are.')
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--data-root', help="the data set's folder, when it is not the config's data_root")
@@ -176,7 +211,7 @@ def main(argv: Sequence[str] = None) -> None:
         sys.exit(f"checkpoint '{args.checkpoint}' not found")
     table = measure(args.config, args.checkpoint, data_root=args.data_root, max_frames=args.max_frames,
                     cfg_options=args.cfg_options)
-    print(f"{'subset/level':<22} {'frames':>6} {'rel_fg':>7} {'rel_bg':>7} {'cos_fg_bg':>9} {'cos_bg_bg':>9}")
+    print(f"{'subset/GEO':<22} {'frames':>6} {'rel_fg':>7} {'rel_bg':>7} {'cos_fg_bg':>9} {'cos_bg_bg':>9}")
     for key, row in table.items():
         print(f"{key:<22} {row['frames']:>6} {row['rel_fg']:>7.3f} {row['rel_bg']:>7.3f} {row['cos_fg_bg']:>9.3f} "
               f"{row['cos_bg_bg']:>9.3f}")
