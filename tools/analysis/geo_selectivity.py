@@ -48,11 +48,12 @@ def delta_statistics(query: Tensor, output: Tensor, overlaps: Tensor) -> Dict[st
     """Selectivity statistics of one GEO call on one frame.
 
     Args:
-        query: (R, C) RoI features going in; output: (R, C) coming out.
-        overlaps: (R,) each RoI's highest IoU with a ground-truth box of its frame.
+        query: (R, C) queries going in (RoIs or map cells); output: (R, C) coming out.
+        overlaps: (R,) each query's overlap with the frame's ground truth (RoIs: best IoU;
+            cells: 1 inside a box, 0 outside).
     Returns:
         ``rel_fg``, ``rel_bg``, ``cos_fg_bg``, ``cos_bg_bg`` (see the module docstring),
-        or {} when the frame has no foreground RoI or fewer than two background RoIs.
+        or {} when the frame has no foreground query or fewer than two background ones.
     """
     foreground, background = overlaps >= FG_IOU, overlaps < BG_IOU
     if not foreground.any() or background.sum() < 2:
@@ -60,9 +61,9 @@ def delta_statistics(query: Tensor, output: Tensor, overlaps: Tensor) -> Dict[st
     delta = (output - query).double()
     delta_norm, query_norm = delta.norm(dim=1), query.double().norm(dim=1)
     direction = torch.nn.functional.normalize(delta, dim=1)
-    mean_fg = torch.nn.functional.normalize(direction[foreground].mean(0), dim=0)
-    mean_bg = torch.nn.functional.normalize(direction[background].mean(0), dim=0)
     bg = direction[background]
+    mean_fg = torch.nn.functional.normalize(direction[foreground].mean(0), dim=0)
+    mean_bg = torch.nn.functional.normalize(bg.mean(0), dim=0)
     pairs = bg @ bg.t()
     num_bg = len(bg)
     return dict(rel_fg=(delta_norm[foreground].mean() / query_norm[foreground].mean().clamp(min=1e-12)).item(),
@@ -116,7 +117,7 @@ class SelectivityProbe:
         return None if gt is None else gt.float() * torch.tensor(self._meta['scale_factor']).repeat(2)
 
     def _add(self, name: str, query: Tensor, output: Tensor, overlaps: Tensor) -> None:
-        stats = delta_statistics(query.detach(), output.detach(), overlaps)
+        stats = delta_statistics(query, output, overlaps)
         if stats:
             image_id = self._meta['img_id']
             for subset, members in [('all', None), *self.subsets.items()]:
@@ -133,7 +134,7 @@ class SelectivityProbe:
             if gt is None or self._rois is None or len(self._rois) != len(query):
                 return  # no ground truth, or not the key frame's RoIs
             overlaps = bbox_overlaps(self._rois[:, 1:].float(), gt.to(self._rois)).max(1).values
-            self._add(name, query, output.reshape(query.shape), overlaps)
+            self._add(name, query.detach(), output.reshape(query.shape).detach(), overlaps)
         return hook
 
     def _measure_pixels(self, module, inputs, output) -> None:
