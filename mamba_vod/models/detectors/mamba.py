@@ -33,7 +33,8 @@ class MAMBA(TwoStageDetector):
         memory] -> RPN -> RoIAlign -> fc6 -> [GEO] -> fc7 -> [GEO] -> cls / reg
         then: the pre-ReLU enhanced features of the top-K proposals go to the
         instance memories (one per FC level), and up to P random pixels inside
-        each detection scoring >= pixel_score_thr to the pixel memory.
+        each detection scoring >= pixel_score_thr to the pixel memory (or, with
+        ``pixel_memory_writes='frame'``, random pixels of the whole map).
 
     A clip with references (T > 1: training, or frame 0 of the 'paper'
     protocol, where the key frame is added as the last reference) uses them
@@ -74,7 +75,13 @@ class MAMBA(TwoStageDetector):
             top-K proposals: 'raw' (r_i, the FC features without instance
             aggregation, of the frame's map as the RPN saw it: the kind of keys
             training uses) or 'enhanced' (the pre-ReLU y_i, as the authors' released model).
+        pixel_memory_writes: what a test frame writes to the pixel memory:
+            'detections' (the paper: up to ``pixels_per_detection`` random pixels
+            inside each detection scoring >= ``pixel_score_thr``) or 'frame'
+            (``pixels_per_frame`` random pixels of the whole map, whatever they
+            show: the kind of keys training draws from the references).
         pixel_score_thr / pixels_per_detection: which detections write pixels, and up to how many.
+        pixels_per_frame: pixels written per frame with ``pixel_memory_writes='frame'``.
         num_train_pixel_keys: reference pixels sampled as keys in training.
         test_mode: 'online' (past frames only) or 'paper' (see :meth:`predict_video`).
         shuffle_seed: seed of the frame shuffle of the 'paper' protocol.
@@ -89,13 +96,16 @@ class MAMBA(TwoStageDetector):
                  pixel_memory: Optional[dict] = None, instance_memory: Optional[dict] = None,
                  num_instance_writes: int = 75, instance_self_keys: bool = False,
                  instance_key_dropout: float = 0.0,
-                 instance_memory_features: str = 'raw',
-                 pixel_score_thr: float = 0.8, pixels_per_detection: int = 100,
+                 instance_memory_features: str = 'raw', pixel_memory_writes: str = 'detections',
+                 pixel_score_thr: float = 0.8, pixels_per_detection: int = 100, pixels_per_frame: int = 300,
                  num_train_pixel_keys: int = 2000, test_mode: str = 'online', shuffle_seed: int = 10,
                  seed: Optional[int] = None) -> None:
         if instance_memory_features not in ('raw', 'enhanced'):
             raise ValueError("instance_memory_features must be 'raw' or 'enhanced', got "
                              f"'{instance_memory_features}'")
+        if pixel_memory_writes not in ('detections', 'frame'):
+            raise ValueError("pixel_memory_writes must be 'detections' or 'frame', got "
+                             f"'{pixel_memory_writes}'")
         if not 0.0 <= instance_key_dropout <= 1.0:
             raise ValueError(f'instance_key_dropout must be a probability in [0, 1], got {instance_key_dropout}')
         if test_mode not in _TEST_MODES:
@@ -115,7 +125,9 @@ class MAMBA(TwoStageDetector):
         self.instance_self_keys = instance_self_keys
         self.instance_key_dropout = instance_key_dropout
         self.instance_memory_features = instance_memory_features
+        self.pixel_memory_writes = pixel_memory_writes
         self.pixel_score_thr, self.pixels_per_detection = pixel_score_thr, pixels_per_detection
+        self.pixels_per_frame = pixels_per_frame
         self.num_train_pixel_keys = num_train_pixel_keys
         if pixel_level:
             self.pixel_aggregator = MODELS.build(pixel_aggregator or dict(
@@ -361,7 +373,13 @@ class MAMBA(TwoStageDetector):
         return keys, 0
 
     def _write_pixels(self, feat: Tensor, results: InstanceData, meta: dict, rescale: bool) -> None:
-        """Writes up to P random pixels of the (C, h, w) map inside each confident detection."""
+        """Writes pixels of the (C, h, w) map: up to P random ones inside each
+        confident detection, or ``pixels_per_frame`` random ones of the map."""
+        frame_id = meta.get('frame_id', -1)
+        if self.pixel_memory_writes == 'frame':
+            rows, _ = sample_pixels(feat[None], self.pixels_per_frame, self._generator)
+            self.pixel_memory.write(rows, frame_ids=torch.full((len(rows), ), frame_id, dtype=torch.long))
+            return
         keep = results.scores >= self.pixel_score_thr
         if not keep.any():
             return
@@ -370,7 +388,7 @@ class MAMBA(TwoStageDetector):
             boxes = boxes * boxes.new_tensor(meta['scale_factor']).repeat(2)
         stride = self.roi_head.bbox_roi_extractor.featmap_strides[0]
         rows, owner = pixels_in_boxes(feat, boxes, stride, self.pixels_per_detection, self._generator)
-        frame_ids = torch.full((len(rows), ), meta.get('frame_id', -1), dtype=torch.long)
+        frame_ids = torch.full((len(rows), ), frame_id, dtype=torch.long)
         self.pixel_memory.write(rows, results.scores[keep][owner.to(boxes.device)], frame_ids)
 
     # ----------------------------------------------------------------- tensor

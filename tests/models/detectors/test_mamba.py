@@ -168,6 +168,26 @@ def test_online_inference_uses_only_past_frames_and_resets_between_videos():
 
 
 @torch.no_grad()
+@pytest.mark.parametrize('writes', ['detections', 'frame'])
+def test_pixel_memory_writes_detection_pixels_or_pixels_of_the_whole_frame(writes):
+    # no detection reaches the score threshold: only 'frame' writes anything
+    model = build_tiny_mamba(pixel_memory_writes=writes, pixel_score_thr=1.1, pixels_per_frame=7)
+    model.eval()
+    for frame_id in range(3):
+        inputs, samples = preprocess(model, [make_clip(1, height=48, width=64, seed=frame_id)],
+                                     [make_sample(frame_id=frame_id, height=48, width=64)])
+        model.predict(inputs, samples)
+    if writes == 'detections':
+        assert len(model.pixel_memory) == 0
+    else:
+        assert model.pixel_memory.frame_ids.tolist() == [0] * 7 + [1] * 7 + [2] * 7
+        # the rows are cells of the frame's (pre-GEO) map
+        feat = model.extract_feat(inputs[:, 0])[0][0].flatten(1).t()  # (C, h, w) -> (h*w, C)
+        last = model.pixel_memory.features[-7:]
+        assert torch.cdist(last, feat).min(dim=1).values.max() < 1e-4
+
+
+@torch.no_grad()
 def test_paper_mode_returns_frames_in_order_with_memory_from_spread_references():
     model = build_tiny_mamba(test_mode='paper')
     model.eval()
@@ -197,6 +217,8 @@ def test_paper_mode_returns_frames_in_order_with_memory_from_spread_references()
 def test_bad_configs_and_inputs_are_refused():
     with pytest.raises(ValueError, match='test_mode'):
         build_tiny_mamba(test_mode='offline')
+    with pytest.raises(ValueError, match='pixel_memory_writes'):
+        build_tiny_mamba(pixel_memory_writes='boxes')
     with pytest.raises(ValueError, match='instance_key_dropout'):
         build_tiny_mamba(instance_key_dropout=1.5)
     cfg = tiny_model_cfg()
