@@ -10,6 +10,8 @@ from torch import Tensor, nn
 
 from mamba_vod.registry import MODELS
 
+from ..memory import random_permutation
+
 
 @MODELS.register_module()
 class PixelAggregator(nn.Module):
@@ -44,9 +46,7 @@ def sample_pixels(feats: Tensor, num: int, generator: Optional[torch.Generator] 
     frames, channels = feats.shape[:2]
     flat = feats.permute(0, 2, 3, 1).reshape(-1, channels)  # (N, C, h, w) -> (N*h*w, C)
     per_frame = flat.shape[0] // frames
-    # without a generator, drawn where the maps are (a host-to-device copy would wait for the GPU)
-    device = feats.device if generator is None else 'cpu'
-    index = torch.randperm(flat.shape[0], generator=generator, device=device)[:num].sort().values.to(feats.device)
+    index = random_permutation(flat.shape[0], feats.device, generator)[:num].sort().values
     return flat[index], index // per_frame
 
 

@@ -1,4 +1,4 @@
 """Feature memories of the video detectors."""
-from .memory_bank import MemoryBank, MemorySample
+from .memory_bank import MemoryBank, MemorySample, random_permutation
 
-__all__ = ['MemoryBank', 'MemorySample']
+__all__ = ['MemoryBank', 'MemorySample', 'random_permutation']

@@ -16,6 +16,13 @@ from mamba_vod.registry import MODELS
 _STRATEGIES = ('random', 'score')
 
 
+def random_permutation(num: int, device: torch.device, generator: Optional[torch.Generator] = None) -> Tensor:
+    """A random permutation of ``num`` (num,) on ``device``: drawn on the CPU from
+    ``generator`` when one is given (reproducible), else on ``device`` itself (a
+    host-to-device copy of CPU draws would wait for the GPU)."""
+    return torch.randperm(num, generator=generator, device=device if generator is None else 'cpu').to(device)
+
+
 class MemorySample(NamedTuple):
     """A key set drawn from a :class:`MemoryBank`.
 
@@ -164,11 +171,8 @@ class MemoryBank(nn.Module):
         return MemorySample(self._features[index], self._scores[index], self._frame_ids[index])
 
     def _randperm(self, num: int, generator: Optional[torch.Generator], device: torch.device) -> Tensor:
-        """A random permutation of ``num`` on ``device``: from the CPU generator given (or the
-        bank's seeded one), else drawn on ``device`` itself (no host-to-device copy, which
-        would wait for the GPU)."""
-        generator = generator or self._generator
-        return torch.randperm(num, generator=generator, device=device if generator is None else 'cpu').to(device)
+        """:func:`random_permutation` from the generator given, or the bank's seeded one."""
+        return random_permutation(num, device, generator or self._generator)
 
     def extra_repr(self) -> str:
         return (f'capacity={self.capacity}, key_set_size={self.key_set_size}, strategy={self.strategy!r}, '

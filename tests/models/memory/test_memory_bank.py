@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from mamba_vod.models.memory import MemoryBank
+from mamba_vod.models.memory import MemoryBank, random_permutation
 from mamba_vod.registry import MODELS
 
 
@@ -117,3 +117,10 @@ def test_registered_and_stateless_in_state_dict():
     bank = MODELS.build(dict(type='MemoryBank', capacity=30, key_set_size=3))
     bank.write(torch.randn(5, 4))
     assert bank.capacity == 30 and bank.state_dict() == {} and not list(bank.parameters())
+
+
+def test_random_permutation_is_a_permutation_reproducible_from_a_generator():
+    first = random_permutation(50, torch.device('cpu'), torch.Generator().manual_seed(3))
+    again = random_permutation(50, torch.device('cpu'), torch.Generator().manual_seed(3))
+    assert torch.equal(first.sort().values, torch.arange(50)) and torch.equal(first, again)
+    assert not torch.equal(first, torch.arange(50))
