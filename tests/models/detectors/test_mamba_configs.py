@@ -53,23 +53,25 @@ def test_synthetic_mamba_has_the_baseline_backbone_data_and_budget():
     for key in ('train_cfg', 'param_scheduler', 'auto_scale_lr', 'randomness', 'img_scale',
                 'data_root', 'val_evaluator', 'default_hooks'):
         assert mamba[key] == baseline[key], key
-    # the same optimiser; only the instance-level GEOs learn slower
+    # the same optimiser; only the GEOs learn slower
     paramwise = mamba.optim_wrapper.pop('paramwise_cfg')
     assert mamba.optim_wrapper == baseline.optim_wrapper and 'paramwise_cfg' not in baseline.optim_wrapper
-    assert paramwise == dict(custom_keys={'roi_head.bbox_head.aggregators': dict(lr_mult=0.1)})
+    assert paramwise == dict(custom_keys={'pixel_aggregator': dict(lr_mult=0.1),
+                                          'roi_head.bbox_head.aggregators': dict(lr_mult=0.1)})
     for key in ('batch_size', 'num_workers'):
         assert mamba.train_dataloader[key] == baseline.train_dataloader[key], key
     for ours, theirs in zip(mamba.train_dataloader.dataset.datasets, baseline.train_dataloader.dataset.datasets):
         assert ours.ann_file == theirs.ann_file and ours.ref_img_sampler.num_ref_imgs == 2
 
 
-def test_synthetic_mamba_optimiser_slows_exactly_the_instance_level_geos():
+def test_synthetic_mamba_optimiser_slows_exactly_the_geos():
     cfg = Config.fromfile('configs/synthetic/mamba_r18-dc5_synthetic.py')
     model = MODELS.build(cfg.model)
     optim_wrapper = build_optim_wrapper(model, cfg.optim_wrapper)
     base_lr = cfg.optim_wrapper.optimizer.lr
     lr_of = {id(param): group['lr'] for group in optim_wrapper.optimizer.param_groups for param in group['params']}
     for name, param in model.named_parameters():
-        slow = name.startswith('roi_head.bbox_head.aggregators.')
+        slow = name.startswith(('roi_head.bbox_head.aggregators.', 'pixel_aggregator.'))
         assert lr_of[id(param)] == pytest.approx(base_lr * (0.1 if slow else 1.0)), name
     assert any(name.startswith('pixel_aggregator.') for name, _ in model.named_parameters())
+    assert any(name.startswith('backbone.') for name, _ in model.named_parameters())
