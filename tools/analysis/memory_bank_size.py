@@ -6,8 +6,9 @@
 Replays the model's write pattern into the banks of the model the config builds
 (no frame is run, no weights are read): per frame, ``num_instance_writes`` rows into
 each instance bank (one per FC level), and ``pixels_per_detection`` rows for
-each of ``--detections-per-frame`` confident detections into the pixel bank.
-fp32 rows, C channels of the level's GEO.
+each of ``--detections-per-frame`` confident detections into the pixel bank
+(with ``pixel_memory_writes='frame'``: ``pixels_per_frame`` rows, which assumes
+a map of at least that many cells). fp32 rows, C channels of the level's GEO.
 """
 import argparse
 import json
@@ -30,9 +31,10 @@ def bank_sizes(model_cfg, frame_counts: List[int], detections_per_frame: int) ->
     """
     init_default_scope('mamba_vod')
     model = MODELS.build(model_cfg)
+    pixel_rows = (model.pixels_per_frame if model.pixel_memory_writes == 'frame' else
+                  detections_per_frame * model.pixels_per_detection)
     levels = dict(
-        pixel=(model.pixel_memory, model.pixel_aggregator.geo.channels,
-               detections_per_frame * model.pixels_per_detection),
+        pixel=(model.pixel_memory, model.pixel_aggregator.geo.channels, pixel_rows),
         instance=(model.instance_memory[0], model.roi_head.bbox_head.aggregators[0].channels,
                   model.num_instance_writes))
     figures = {}

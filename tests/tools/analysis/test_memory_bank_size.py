@@ -18,3 +18,12 @@ def test_banks_fill_at_the_write_rate_then_stay_at_capacity(load_tool, tmp_path)
             assert figures[f'{level}_after_{frames}'] == dict(rows=rows,
                                                              MiB=round(rows * channels[level] * 4 / 2**20, 1))
     assert (tmp_path / 'banks.json').is_file()
+
+
+def test_whole_frame_pixel_writes_fill_the_pixel_bank_at_pixels_per_frame(load_tool):
+    tool = load_tool('analysis/memory_bank_size.py')
+    model = Config.fromfile(CONFIG).model
+    model.update(pixel_memory_writes='frame', pixels_per_frame=40)
+    figures = tool.bank_sizes(model, [10, 1000], detections_per_frame=2)
+    assert figures['pixel_after_10']['rows'] == 400
+    assert figures['pixel_after_1000']['rows'] == model.pixel_memory.capacity
