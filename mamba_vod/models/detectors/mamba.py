@@ -106,6 +106,8 @@ class MAMBA(TwoStageDetector):
         if pixel_memory_writes not in ('detections', 'frame'):
             raise ValueError("pixel_memory_writes must be 'detections' or 'frame', got "
                              f"'{pixel_memory_writes}'")
+        if pixels_per_frame < 1:
+            raise ValueError(f'pixels_per_frame must be at least 1, got {pixels_per_frame}')
         if not 0.0 <= instance_key_dropout <= 1.0:
             raise ValueError(f'instance_key_dropout must be a probability in [0, 1], got {instance_key_dropout}')
         if test_mode not in _TEST_MODES:

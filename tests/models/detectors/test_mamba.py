@@ -219,6 +219,8 @@ def test_bad_configs_and_inputs_are_refused():
         build_tiny_mamba(test_mode='offline')
     with pytest.raises(ValueError, match='pixel_memory_writes'):
         build_tiny_mamba(pixel_memory_writes='boxes')
+    with pytest.raises(ValueError, match='pixels_per_frame'):
+        build_tiny_mamba(pixel_memory_writes='frame', pixels_per_frame=0)
     with pytest.raises(ValueError, match='instance_key_dropout'):
         build_tiny_mamba(instance_key_dropout=1.5)
     cfg = tiny_model_cfg()
