@@ -99,9 +99,8 @@ def report(results: dict, paths: dict, minutes: float, epochs: int) -> str:
         gains = [f'{name} {100 * (results["mamba"][key] - results["baseline"][key]):+.1f}'
                  for name, key in METRICS[:3] if not math.isnan(results['mamba'][key] - results['baseline'][key])]
         lines.append('MAMBA minus baseline: ' + ', '.join(gains) + ' points.')
-    lines.append(f'At {budget} both models are still learning and one run is not evidence: the '
-                 'accuracy comparison (16 epochs, 3 seeds) is tools/analysis/synthetic_ablation.py, '
-                 'with its figures in docs/benchmarks.md.')
+    lines.append(f'One run of {budget} is not evidence: the accuracy comparison (16 epochs, 3 seeds) is '
+                 'tools/analysis/synthetic_ablation.py, with its figures in docs/benchmarks.md.')
     lines.append('')
     lines += [f'- {name}: {path}' for name, path in paths.items()]
     return '\n'.join(lines) + '\n'

@@ -32,7 +32,7 @@ def test_quickstart_runs_every_stage_and_reuses_them(tmp_path):
     gain = 100 * (report['metrics']['mamba']['vid/mAP'] - report['metrics']['baseline']['vid/mAP'])
     text = (work_dir / 'report.md').read_text()
     assert f'MAMBA minus baseline: mAP {gain:+.1f}' in text
-    assert ', 1 epoch per model,' in text and 'At 1 epoch both models' in text
+    assert ', 1 epoch per model,' in text and 'One run of 1 epoch is not evidence' in text
 
     demo = cv2.VideoCapture(report['paths']['demo_video'])
     frames = int(demo.get(cv2.CAP_PROP_FRAME_COUNT))
