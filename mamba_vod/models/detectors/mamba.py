@@ -71,6 +71,13 @@ class MAMBA(TwoStageDetector):
         instance_key_dropout: in training, the probability that a clip's
             key frame gets no instance keys (its box head runs single-frame),
             so the head keeps working on its own evidence.
+        pixel_level_dropout: in training, the probability that a clip skips the
+            pixel level (key frame and references keep their plain maps, as in
+            the instance-only model), so that with both levels the instance level
+            learns to aggregate on its own instead of leaning on the pixel GEO.
+            Both dropouts leave a GEO without gradients on some iterations: with
+            ``--launcher pytorch`` set ``find_unused_parameters=True`` in
+            ``model_wrapper_cfg``.
         instance_memory_features: what the instance memories store of a frame's
             top-K proposals: 'raw' (r_i, the FC features without instance
             aggregation, of the frame's map as the RPN saw it: the kind of keys
@@ -95,7 +102,7 @@ class MAMBA(TwoStageDetector):
                  pixel_aggregator: Optional[dict] = None, instance_aggregator: Optional[dict] = None,
                  pixel_memory: Optional[dict] = None, instance_memory: Optional[dict] = None,
                  num_instance_writes: int = 75, instance_self_keys: bool = False,
-                 instance_key_dropout: float = 0.0,
+                 instance_key_dropout: float = 0.0, pixel_level_dropout: float = 0.0,
                  instance_memory_features: str = 'raw', pixel_memory_writes: str = 'detections',
                  pixel_score_thr: float = 0.8, pixels_per_detection: int = 100, pixels_per_frame: int = 300,
                  num_train_pixel_keys: int = 2000, test_mode: str = 'online', shuffle_seed: int = 10,
@@ -108,8 +115,10 @@ class MAMBA(TwoStageDetector):
                              f"'{pixel_memory_writes}'")
         if pixels_per_frame < 1:
             raise ValueError(f'pixels_per_frame must be at least 1, got {pixels_per_frame}')
-        if not 0.0 <= instance_key_dropout <= 1.0:
-            raise ValueError(f'instance_key_dropout must be a probability in [0, 1], got {instance_key_dropout}')
+        for name, value in (('instance_key_dropout', instance_key_dropout),
+                            ('pixel_level_dropout', pixel_level_dropout)):
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f'{name} must be a probability in [0, 1], got {value}')
         if test_mode not in _TEST_MODES:
             raise ValueError(f"MAMBA test_mode must be one of {_TEST_MODES}, got '{test_mode}'")
         # plain dicts work as well as configs (mmdet reads e.g. train_cfg.rpn)
@@ -126,6 +135,7 @@ class MAMBA(TwoStageDetector):
         self.num_instance_writes = num_instance_writes
         self.instance_self_keys = instance_self_keys
         self.instance_key_dropout = instance_key_dropout
+        self.pixel_level_dropout = pixel_level_dropout
         self.instance_memory_features = instance_memory_features
         self.pixel_memory_writes = pixel_memory_writes
         self.pixel_score_thr, self.pixels_per_detection = pixel_score_thr, pixels_per_detection
@@ -213,7 +223,7 @@ class MAMBA(TwoStageDetector):
         for clip_feats, data_sample in zip(feats, data_samples):
             references = clip_feats[1:] if num_frames > 1 else clip_feats[:1]
             key_map = clip_feats[0]
-            if self.pixel_level:
+            if self.pixel_level and not self._skips_pixel_level():
                 pixels, frame_index = sample_pixels(references, self.num_train_pixel_keys, self._generator)
                 key_map = self.pixel_aggregator(key_map, pixels)
                 if self.instance_level:
@@ -225,6 +235,11 @@ class MAMBA(TwoStageDetector):
                 sources = torch.cat([references, key_map[None]]) if self.instance_self_keys else references
                 keys.append(self._reference_keys(sources, data_sample.metainfo)[0])
         return (torch.stack(key_maps), ), (InstanceKeys(keys) if self.instance_level else None)
+
+    def _skips_pixel_level(self) -> bool:
+        """Whether this training clip skips the pixel level (``pixel_level_dropout``);
+        draws from ``random`` only when that probability is above 0."""
+        return self.training and self.pixel_level_dropout > 0 and random.random() < self.pixel_level_dropout
 
     def _enhance_references(self, references: Tensor, pixels: Tensor, frame_index: Tensor) -> Tensor:
         """(N, C, h, w) reference maps, each enhanced by the pixel keys (k, C) that

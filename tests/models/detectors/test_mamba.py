@@ -107,6 +107,28 @@ def test_instance_key_dropout_one_trains_the_box_head_without_keys():
     assert model.roi_head.bbox_head.shared_fcs[0].weight.grad.abs().sum() > 0
 
 
+def test_pixel_level_dropout_one_trains_as_the_instance_only_model_but_tests_with_both():
+    model = build_tiny_mamba(pixel_level_dropout=1.0)
+    model.train()
+    inputs, samples = preprocess(model, [make_clip(3, seed=1)], [make_sample(frame_id=5, ref_frame_ids=[2, 9])],
+                                 training=True)
+    pixel_calls, reference_maps = [], []
+    original_aggregate, original_keys = model.pixel_aggregator.forward, model._reference_keys
+    model.pixel_aggregator.forward = lambda *args: pixel_calls.append(1) or original_aggregate(*args)
+    model._reference_keys = lambda references, meta: reference_maps.append(references) or original_keys(references,
+                                                                                                      meta)
+    loss, _ = model.parse_losses(model.loss(inputs, samples))
+    loss.backward()
+    assert not pixel_calls and all(p.grad is None for p in model.pixel_aggregator.parameters())
+    assert all(p.grad.abs().sum() > 0 for p in model.roi_head.bbox_head.aggregators[0].parameters())
+    plain = model.extract_feat(inputs.flatten(0, 1))[0][1:]  # the references' maps, not pixel-enhanced
+    assert torch.allclose(reference_maps[0], plain, atol=1e-5)
+    model.eval()  # a training-time regulariser only: every test frame goes through the pixel GEO
+    with torch.no_grad():
+        model.predict(*preprocess(model, [make_clip(1, seed=2)], [make_sample(frame_id=0)]))
+    assert pixel_calls
+
+
 def test_without_aggregation_it_is_single_frame_faster_rcnn():
     model = build_tiny_mamba(pixel_level=False, instance_level=False)
     assert not hasattr(model, 'pixel_aggregator') and model.roi_head.bbox_head.aggregators is None
@@ -223,6 +245,8 @@ def test_bad_configs_and_inputs_are_refused():
         build_tiny_mamba(pixel_memory_writes='frame', pixels_per_frame=0)
     with pytest.raises(ValueError, match='instance_key_dropout'):
         build_tiny_mamba(instance_key_dropout=1.5)
+    with pytest.raises(ValueError, match='pixel_level_dropout'):
+        build_tiny_mamba(pixel_level_dropout=-0.1)
     cfg = tiny_model_cfg()
     cfg['roi_head']['type'] = 'StandardRoIHead'
     with pytest.raises(TypeError, match='MAMBARoIHead'):
