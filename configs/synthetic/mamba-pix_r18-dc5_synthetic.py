@@ -1,4 +1,5 @@
 # Ablation on the synthetic data: MAMBA R-18-DC5, pixel level only.
 _base_ = './mamba_r18-dc5_synthetic.py'
 
-model = dict(pixel_level=True, instance_level=False)
+# the base's pixel-level dropout is there for the instance level; alone, the pixel level trains on every clip
+model = dict(pixel_level=True, instance_level=False, pixel_level_dropout=0.0)

@@ -75,3 +75,14 @@ def test_synthetic_mamba_optimiser_slows_exactly_the_geos():
         assert lr_of[id(param)] == pytest.approx(base_lr * (0.1 if slow else 1.0)), name
     assert any(name.startswith('pixel_aggregator.') for name, _ in model.named_parameters())
     assert any(name.startswith('backbone.') for name, _ in model.named_parameters())
+
+
+def test_synthetic_pixel_level_dropout_only_where_the_instance_level_is_on():
+    """The dropout lets the instance level learn on its own; it would only slow a pixel level alone."""
+    dropout = {}
+    for variant in ('mamba', 'mamba-pix', 'mamba-ins'):
+        cfg = Config.fromfile(f'configs/synthetic/{variant}_r18-dc5_synthetic.py')
+        with torch.device('meta'):
+            model = MODELS.build(cfg.model)
+        dropout[variant] = model.pixel_level_dropout if model.pixel_level else None
+    assert dropout == {'mamba': 0.5, 'mamba-pix': 0.0, 'mamba-ins': None}
