@@ -24,10 +24,9 @@ import sys
 import time
 
 import cv2
-from mmengine.config import Config
 from tqdm import tqdm
 
-from mamba_vod.engine import epoch_budget, evaluate, train
+from mamba_vod.engine import epoch_budget, evaluate, load_config, train
 from mamba_vod.evaluation.functional import atomic_write, write_json
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -141,7 +140,7 @@ def main(argv=None):
     stages.close()
 
     paths = dict(data=data_root, **{f'{k} checkpoint': v for k, v in checkpoints.items()}, demo_video=demo)
-    epochs = args.epochs or Config.fromfile(MODELS['mamba']).train_cfg.max_epochs
+    epochs = args.epochs or load_config(MODELS['mamba']).train_cfg.max_epochs
     text = report(results, paths, (time.time() - start) / 60, epochs)
     atomic_write(osp.join(work_dir, 'report.md'), lambda f: f.write(text.encode('utf-8')))
     write_json(osp.join(work_dir, 'report.json'), dict(metrics=results, paths=paths))
