@@ -5,8 +5,7 @@
 #   python tools/model_converters/vfe_to_mamba_vod.py epoch_6_model.pth checkpoints/mamba-ins_r101_vfe.pth
 #   python tools/test.py configs/mamba/mamba-ins_r101-dc5_vfe-release_imagenetvid.py \
 #       checkpoints/mamba-ins_r101_vfe.pth
-# Online (camera-style) testing of the same weights: --cfg-options model.test_mode=online
-# test_dataloader.sampler.shuffle_frames=False test_dataloader.dataset.ref_img_sampler=None
+# Online (camera-style) testing of the same weights: add --protocol online.
 _base_ = './mamba_r50-dc5_8xb1-6e_imagenetvid.py'
 
 model = dict(

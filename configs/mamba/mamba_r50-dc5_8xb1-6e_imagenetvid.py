@@ -4,11 +4,9 @@
 # memories); training clips: key frame + 2 reference frames. 8 GPUs x 1 clip, the paper's
 # schedule: SGD lr 1e-3 per 4 clips (2e-3 for 8), 6 epochs, lr / 10 after epoch 4.
 #   bash tools/dist_train.sh configs/mamba/mamba_r50-dc5_8xb1-6e_imagenetvid.py 8
-# Test protocol: 'online' (past frames only). The authors' offline protocol:
-#   --cfg-options model.test_mode=paper test_dataloader.sampler.shuffle_frames=True \
-#       test_dataloader.dataset.ref_img_sampler.num_ref_imgs=14 \
-#       test_dataloader.dataset.ref_img_sampler.method=test_with_adaptive_stride
-# (or see mamba-ins_r101-dc5_vfe-release_imagenetvid.py, which sets it up).
+# Test protocol: 'online' (past frames only). The authors' offline protocol, behind the paper's figures:
+#   python tools/test.py CONFIG CKPT --protocol paper
+# (mamba_vod/engine/test_protocol.py; mamba-ins_r101-dc5_vfe-release_imagenetvid.py sets it in the config).
 _base_ = [
     '../_base_/models/faster-rcnn_r50-dc5.py',
     '../_base_/datasets/imagenet_vid_mamba_style.py',

@@ -101,8 +101,10 @@ def train(config: str, work_dir: str, *, data_root: Optional[tuple] = None, cfg_
 
 
 def evaluate(config: str, checkpoint: str, work_dir: str, *, data_root: Optional[tuple] = None,
-             cfg_options: Optional[dict] = None, out: Optional[str] = None, force: bool = False) -> dict:
-    """Evaluates ``checkpoint`` on the config's test split; metrics are cached in ``work_dir``."""
+             cfg_options: Optional[dict] = None, out: Optional[str] = None, force: bool = False,
+             protocol: Optional[str] = None) -> dict:
+    """Evaluates ``checkpoint`` on the config's test split (with the test ``protocol``,
+    'online' or 'paper', when given); metrics are cached in ``work_dir``."""
     metrics_file = osp.join(work_dir, 'test_metrics.json')
     if osp.isfile(metrics_file) and not force and osp.getmtime(metrics_file) >= osp.getmtime(checkpoint):
         with open(metrics_file) as f:
@@ -110,7 +112,7 @@ def evaluate(config: str, checkpoint: str, work_dir: str, *, data_root: Optional
     cfg = load_config(config, cfg_options)
     if data_root:
         cfg = rebase_paths(cfg, *data_root)
-    metrics = Runner.from_cfg(test_config(cfg, checkpoint, work_dir=work_dir, out=out)).test()
+    metrics = Runner.from_cfg(test_config(cfg, checkpoint, work_dir=work_dir, out=out, protocol=protocol)).test()
     metrics = {key: float(value) for key, value in metrics.items()}
     os.makedirs(work_dir, exist_ok=True)
     tmp = metrics_file + '.tmp'

@@ -11,6 +11,8 @@ from typing import Optional, Sequence, Union
 import torch
 from mmengine.config import Config
 
+from .test_protocol import apply_test_protocol
+
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
@@ -90,18 +92,22 @@ def _vid_metrics(evaluator) -> Sequence[dict]:
 
 def test_config(config: Union[str, Config], checkpoint: str, *, work_dir: Optional[str] = None,
                 out: Optional[str] = None, cfg_options: Optional[dict] = None,
-                launcher: str = 'none') -> Config:
+                launcher: str = 'none', protocol: Optional[str] = None) -> Config:
     """The config for evaluating ``checkpoint`` on the test split.
 
     Args:
         out: also write every prediction to this file (the VID metric's dump
             format, readable by ``tools/analysis/eval_vid.py``).
+        protocol: 'online' or 'paper' (:mod:`~mamba_vod.engine.test_protocol`), set
+            after ``cfg_options``; None keeps the config's.
     """
     if launcher not in LAUNCHERS:
         raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
     if not osp.isfile(checkpoint):
         raise FileNotFoundError(f"checkpoint '{checkpoint}' not found")
     cfg = load_config(config, cfg_options)
+    if protocol is not None:
+        apply_test_protocol(cfg, protocol)
     cfg.launcher = launcher
     _adapt_distributed_to_cpu(cfg)
     _set_work_dir(cfg, config, work_dir)

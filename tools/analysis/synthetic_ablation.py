@@ -1,14 +1,17 @@
 """The paper's ablation in miniature, on the synthetic VID data, over several training seeds:
 
     python tools/analysis/synthetic_ablation.py [--work-dir work_dirs/ablation] [--seeds 0 1 2]
-        [--variants baseline pixel instance both] [--epochs 16] [--json OUT]
+        [--variants baseline pixel instance both] [--epochs 16] [--protocols online paper] [--json OUT]
 
 Every variant has the same backbone (R-18-DC5 from scratch), data, image size and
 training budget (16 epochs by default, ``--epochs N`` for another, the configs' lr step
 moved with it); only the aggregation differs: none (single-frame Faster R-CNN),
 pixel level only, instance level only, both. Each (variant, seed) is trained and
-evaluated like ``tools/train.py`` / ``tools/test.py`` do; finished runs are reused.
-Prints mAP@0.5 overall / degraded / clean frames, mean and spread over seeds.
+evaluated like ``tools/train.py`` / ``tools/test.py`` do, the MAMBA variants under each
+test protocol (``mamba_vod.engine.test_protocol``: 'online', past frames only, and
+'paper', the paper's offline protocol); the single-frame baseline scores the same under
+both and is evaluated once. Finished runs are reused. Prints mAP@0.5 overall / degraded /
+clean frames, mean and spread over seeds, one table per protocol.
 """
 import argparse
 import json
@@ -18,7 +21,7 @@ import statistics
 import subprocess
 import sys
 
-from mamba_vod.engine import epoch_budget, evaluate, train
+from mamba_vod.engine import TEST_PROTOCOLS, epoch_budget, evaluate, train
 from mamba_vod.evaluation.functional import write_json
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -46,31 +49,43 @@ def run_dir(work_dir: str, variant: str, seed: int, epochs: int) -> str:
     return osp.join(work_dir, variant, f'{epochs}e_seed{seed}')
 
 
-def run_all(work_dir: str, data_root: str, variants, seeds, epochs: int = 16) -> dict:
-    """Trains and evaluates every (variant, seed), reusing finished runs: ``{variant: {seed: metrics}}``."""
+def eval_dir(run_folder: str, variant: str, protocol: str) -> str:
+    """Where a run's evaluation under ``protocol`` lives: ``RUN/test`` online (the configs'
+    protocol) and for the baseline, which has none; ``RUN/test_paper`` for the paper's."""
+    return osp.join(run_folder, 'test' if protocol == 'online' or variant == 'baseline' else f'test_{protocol}')
+
+
+def run_all(work_dir: str, data_root: str, variants, seeds, epochs: int = 16, protocols=TEST_PROTOCOLS) -> dict:
+    """Trains every (variant, seed) and evaluates it under each protocol, reusing finished
+    runs: ``{protocol: {variant: {seed: metrics}}}``."""
     ensure_data(data_root)
     moved = (CONFIG_DATA_ROOT, data_root)
-    runs = {}
+    runs = {protocol: {} for protocol in protocols}
     for variant in variants:
-        runs[variant] = {}
         budget = epoch_budget(VARIANTS[variant], epochs)
         for seed in seeds:
             folder = run_dir(work_dir, variant, seed, epochs)
             checkpoint = train(VARIANTS[variant], folder, data_root=moved,
                                cfg_options={'randomness.seed': seed, **budget})
-            runs[variant][seed] = evaluate(VARIANTS[variant], checkpoint, osp.join(folder, 'test'), data_root=moved)
+            for protocol in protocols:
+                runs[protocol].setdefault(variant, {})[seed] = evaluate(
+                    VARIANTS[variant], checkpoint, eval_dir(folder, variant, protocol), data_root=moved,
+                    protocol=None if variant == 'baseline' else protocol)
     return runs
 
 
-def finished_runs(work_dir: str, variants, seeds, epochs: int = 16) -> dict:
-    """The metrics of the runs already evaluated in ``work_dir`` (variants without any are left out)."""
-    runs = {}
-    for variant in variants:
-        for seed in seeds:
-            metrics_file = osp.join(run_dir(work_dir, variant, seed, epochs), 'test', 'test_metrics.json')
-            if osp.isfile(metrics_file):
-                with open(metrics_file) as f:
-                    runs.setdefault(variant, {})[seed] = json.load(f)
+def finished_runs(work_dir: str, variants, seeds, epochs: int = 16, protocols=TEST_PROTOCOLS) -> dict:
+    """The metrics of the runs already evaluated in ``work_dir``, ``{protocol: {variant: {seed:
+    metrics}}}`` (variants without any are left out)."""
+    runs = {protocol: {} for protocol in protocols}
+    for protocol in protocols:
+        for variant in variants:
+            for seed in seeds:
+                folder = eval_dir(run_dir(work_dir, variant, seed, epochs), variant, protocol)
+                metrics_file = osp.join(folder, 'test_metrics.json')
+                if osp.isfile(metrics_file):
+                    with open(metrics_file) as f:
+                        runs[protocol].setdefault(variant, {})[seed] = json.load(f)
     return runs
 
 
@@ -86,13 +101,15 @@ def summarise(runs: dict) -> dict:
     return summary
 
 
-def print_table(summary: dict, seeds) -> None:
-    print(f'mAP@0.5 (%), mean ± stdev over the seeds run (of {list(seeds)})')
+def print_table(summary: dict, seeds, protocol: str) -> None:
+    print(f'{protocol} protocol: mAP@0.5 (%), mean ± stdev over the seeds run (of {list(seeds)})')
     print('| variant | ' + ' | '.join(name for name, _ in COLUMNS) + ' |')
     print('| --- |' + ' --- |' * len(COLUMNS))
     for variant, metrics in summary.items():
         cells = [f'{metrics[key][0]:.1f} ± {metrics[key][1]:.1f}' for _, key in COLUMNS]
         print(f'| {variant} (seeds {metrics["seeds"]}) | ' + ' | '.join(cells) + ' |')
+    if protocol != 'online' and 'baseline' in summary:
+        print('(the baseline detects every frame on its own: its scores are the same under every protocol)')
 
 
 def main(argv=None):
@@ -103,6 +120,9 @@ def main(argv=None):
     parser.add_argument('--variants', nargs='+', choices=sorted(VARIANTS), default=list(VARIANTS))
     parser.add_argument('--epochs', type=int, default=16,
                         help="epochs of every variant (default 16; at the configs' 8 every model is still improving)")
+    parser.add_argument('--protocols', nargs='+', choices=TEST_PROTOCOLS, default=list(TEST_PROTOCOLS),
+                        help="test protocols of the MAMBA variants (default both: 'online', past frames only; "
+                             "'paper', the paper's offline protocol)")
     parser.add_argument('--json', help='write every run and the summary here')
     parser.add_argument('--summary-only', action='store_true',
                         help='train nothing: summarise the finished runs found in the work dir')
@@ -110,10 +130,11 @@ def main(argv=None):
     work_dir = osp.abspath(args.work_dir)
     data_root = osp.abspath(args.data_root or osp.join(work_dir, 'data', 'synthetic_vid'))
     os.chdir(ROOT)
-    runs = finished_runs(work_dir, args.variants, args.seeds, args.epochs) if args.summary_only else \
-        run_all(work_dir, data_root, args.variants, args.seeds, args.epochs)
-    summary = summarise(runs)
-    print_table(summary, args.seeds)
+    runs = finished_runs(work_dir, args.variants, args.seeds, args.epochs, args.protocols) if args.summary_only \
+        else run_all(work_dir, data_root, args.variants, args.seeds, args.epochs, args.protocols)
+    summary = {protocol: summarise(per_variant) for protocol, per_variant in runs.items()}
+    for protocol in args.protocols:
+        print_table(summary[protocol], args.seeds, protocol)
     if args.json:
         write_json(args.json, dict(runs=runs, summary=summary))
     return summary

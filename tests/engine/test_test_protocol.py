@@ -1,0 +1,63 @@
+"""mamba_vod.engine.test_protocol: 'online' and 'paper' set the model, the references of frame 0
+and the frame order together, and the test data then comes in the protocol's order."""
+import glob
+
+import pytest
+from mmengine.config import Config
+
+from mamba_vod.engine import apply_test_protocol, run_config
+from mamba_vod.registry import DATA_SAMPLERS, DATASETS
+from tests.configs.test_baseline_configs import point_at
+from tests.datasets.tiny_vid import write_vid
+
+SYNTHETIC_MAMBA = 'configs/synthetic/mamba_r18-dc5_synthetic.py'
+MAMBA_CONFIGS = sorted(glob.glob('configs/mamba/*.py') + glob.glob('configs/synthetic/mamba*.py'))
+
+
+@pytest.mark.parametrize('path', MAMBA_CONFIGS)
+def test_each_protocol_sets_model_references_and_order_together(path):
+    cfg = Config.fromfile(path)
+    apply_test_protocol(cfg, 'paper')
+    assert cfg.model.test_mode == 'paper' and cfg.test_dataloader.sampler.shuffle_frames
+    # the references the dataset base declares for the paper protocol
+    assert cfg.test_dataloader.dataset.ref_img_sampler == cfg.paper_test_ref_img_sampler
+    apply_test_protocol(cfg, 'online')
+    assert cfg.model.test_mode == 'online' and not cfg.test_dataloader.sampler.shuffle_frames
+    assert cfg.test_dataloader.dataset.ref_img_sampler is None
+
+
+def _frames_in_test_order(cfg, tmp_path):
+    """(frame_id, number of frames of the sample) of every test sample, in the sampler's order."""
+    point_at([cfg.test_dataloader.dataset], tmp_path, write_vid(tmp_path, [20, 3]))
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    sampler = DATA_SAMPLERS.build(cfg.test_dataloader.sampler, default_args=dict(dataset=dataset))
+    samples = [dataset[index] for index in sampler]
+    return [(s['data_samples'].metainfo['video_id'], s['data_samples'].metainfo['frame_id'], len(s['inputs']))
+            for s in samples]
+
+
+def test_paper_protocol_gives_frame_0_fourteen_references_then_the_rest_shuffled(tmp_path):
+    online = _frames_in_test_order(apply_test_protocol(Config.fromfile(SYNTHETIC_MAMBA), 'online'), tmp_path)
+    assert online == [(1, f, 1) for f in range(20)] + [(2, f, 1) for f in range(3)]
+    paper = _frames_in_test_order(apply_test_protocol(Config.fromfile(SYNTHETIC_MAMBA), 'paper'), tmp_path)
+    assert paper[0] == (1, 0, 15) and paper[20] == (2, 0, 15)  # the key frame + 14 references
+    first_video = [frame for video, frame, count in paper[1:20]]
+    assert sorted(first_video) == list(range(1, 20)) and first_video != sorted(first_video)
+    assert all(count == 1 for _, _, count in paper[1:20] + paper[21:])
+
+
+def test_a_single_frame_detector_has_no_protocol():
+    cfg = Config.fromfile('configs/synthetic/faster-rcnn_r18-dc5_synthetic.py')
+    with pytest.raises(ValueError, match="'FasterRCNN'.*leave the protocol out"):
+        apply_test_protocol(cfg, 'paper')
+    with pytest.raises(ValueError, match="one of \\('online', 'paper'\\)"):
+        apply_test_protocol(Config.fromfile(SYNTHETIC_MAMBA), 'offline')
+
+
+def test_test_config_applies_the_protocol_after_the_options(tmp_path):
+    checkpoint = tmp_path / 'model.pth'
+    checkpoint.write_bytes(b'')
+    cfg = run_config.test_config(SYNTHETIC_MAMBA, str(checkpoint), work_dir=str(tmp_path), protocol='paper',
+                      cfg_options={'model.test_mode': 'online', 'test_dataloader.num_workers': 0})
+    assert cfg.model.test_mode == 'paper' and cfg.test_dataloader.num_workers == 0
+    assert run_config.test_config(SYNTHETIC_MAMBA, str(checkpoint)).model.test_mode == 'online'  # the config's own
