@@ -49,6 +49,10 @@ optim_wrapper = dict(paramwise_cfg=dict(custom_keys={
     'pixel_aggregator': dict(lr_mult=0.1),
     'roi_head.bbox_head.aggregators': dict(lr_mult=0.1)}))
 
+# the dropout leaves the pixel GEO without gradients in some iterations: DistributedDataParallel
+# (--launcher pytorch) must look for unused parameters
+find_unused_parameters = True
+
 train_dataloader = dict(num_workers=1)
 val_dataloader = dict(num_workers=1)
 test_dataloader = val_dataloader

@@ -43,13 +43,15 @@ def _set_work_dir(cfg: Config, config: Union[str, Config], work_dir: Optional[st
 
 
 def _adapt_distributed_to_cpu(cfg: Config) -> None:
-    """Without GPUs, distributed runs use gloo and a CPU DistributedDataParallel."""
+    """Without GPUs, distributed runs use gloo and a CPU DistributedDataParallel (which keeps
+    the config's ``find_unused_parameters``, as mmengine's default wrapper does on GPUs)."""
     if cfg.launcher == 'none' or torch.cuda.is_available():
         return
     dist_cfg = cfg.setdefault('env_cfg', {}).setdefault('dist_cfg', {})
     if dist_cfg.get('backend', 'nccl') == 'nccl':
         dist_cfg['backend'] = 'gloo'
-    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel', broadcast_buffers=False)
+    wrapper = cfg.get('model_wrapper_cfg') or dict(type='MMDistributedDataParallel', broadcast_buffers=False,
+                                                   find_unused_parameters=cfg.get('find_unused_parameters', False))
     wrapper['device_ids'] = None
     cfg.model_wrapper_cfg = wrapper
 

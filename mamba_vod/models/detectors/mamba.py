@@ -76,8 +76,8 @@ class MAMBA(TwoStageDetector):
             the instance-only model), so that with both levels the instance level
             learns to aggregate on its own instead of leaning on the pixel GEO.
             Both dropouts leave a GEO without gradients on some iterations: with
-            ``--launcher pytorch`` set ``find_unused_parameters=True`` in
-            ``model_wrapper_cfg``.
+            ``--launcher pytorch`` the config sets ``find_unused_parameters = True``
+            (as ``configs/synthetic/mamba_r18-dc5_synthetic.py`` does).
         instance_memory_features: what the instance memories store of a frame's
             top-K proposals: 'raw' (r_i, the FC features without instance
             aggregation, of the frame's map as the RPN saw it: the kind of keys
