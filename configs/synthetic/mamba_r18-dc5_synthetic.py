@@ -4,6 +4,7 @@
 # the video data file together), with clips of a key frame + 2 references.
 #   python tools/train.py configs/synthetic/mamba_r18-dc5_synthetic.py
 #   python tools/test.py configs/synthetic/mamba_r18-dc5_synthetic.py <work_dir>/epoch_8.pth
+# tests online (past frames only); add --protocol paper for the paper's offline protocol.
 _base_ = [
     '../_base_/models/faster-rcnn_r50-dc5.py',
     '../_base_/datasets/synthetic_vid_mamba_style.py',
