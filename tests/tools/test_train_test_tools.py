@@ -22,8 +22,8 @@ def _run(args, env_extra=None, **kwargs):
 
 @pytest.mark.parametrize('tool, words', [('train.py', ['--work-dir', '--resume', '--amp', '--cfg-options',
                                                        '--launcher']),
-                                         ('test.py', ['checkpoint', '--work-dir', '--out', '--protocol', '--cfg-options',
-                                                      '--launcher'])])
+                                         ('test.py', ['checkpoint', '--work-dir', '--out', '--protocol',
+                                                      '--cfg-options', '--launcher'])])
 def test_help_lists_the_arguments(tool, words):
     result = _run([sys.executable, osp.join('tools', tool), '--help'])
     assert result.returncode == 0, result.stderr
