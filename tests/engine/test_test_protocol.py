@@ -27,7 +27,7 @@ def test_each_protocol_sets_model_references_and_order_together(path):
 
 
 def _frames_in_test_order(cfg, tmp_path):
-    """(frame_id, number of frames of the sample) of every test sample, in the sampler's order."""
+    """(video_id, frame_id, number of frames of the sample) of every test sample, in the sampler's order."""
     point_at([cfg.test_dataloader.dataset], tmp_path, write_vid(tmp_path, [20, 3]))
     dataset = DATASETS.build(cfg.test_dataloader.dataset)
     sampler = DATA_SAMPLERS.build(cfg.test_dataloader.sampler, default_args=dict(dataset=dataset))
@@ -58,6 +58,6 @@ def test_test_config_applies_the_protocol_after_the_options(tmp_path):
     checkpoint = tmp_path / 'model.pth'
     checkpoint.write_bytes(b'')
     cfg = run_config.test_config(SYNTHETIC_MAMBA, str(checkpoint), work_dir=str(tmp_path), protocol='paper',
-                      cfg_options={'model.test_mode': 'online', 'test_dataloader.num_workers': 0})
+                                 cfg_options={'model.test_mode': 'online', 'test_dataloader.num_workers': 0})
     assert cfg.model.test_mode == 'paper' and cfg.test_dataloader.num_workers == 0
     assert run_config.test_config(SYNTHETIC_MAMBA, str(checkpoint)).model.test_mode == 'online'  # the config's own
