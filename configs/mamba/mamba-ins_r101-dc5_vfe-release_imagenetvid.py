@@ -10,14 +10,12 @@ _base_ = './mamba_r50-dc5_8xb1-6e_imagenetvid.py'
 
 model = dict(
     backbone=dict(depth=101, init_cfg=None),
-    pixel_level=False,
-    instance_level=True,
-    instance_aggregator=dict(type='GEO', channels=1024, num_heads=16, value_projection=True),
-    # the released model writes its enhanced pre-ReLU features to the instance memories
-    instance_memory_features='enhanced',
-    test_mode='paper')
+    pixel_level=None,
+    instance_level=dict(
+        geo=dict(type='GEO', channels=1024, num_heads=16, value_projection=True),
+        # the released model writes its enhanced pre-ReLU features to the instance memories
+        memory_features='enhanced'))
 
-test_dataloader = dict(
-    sampler=dict(shuffle_frames=True),
-    dataset=dict(ref_img_sampler=dict(_delete_=True, num_ref_imgs=14, method='test_with_adaptive_stride')))
+# the paper's test protocol by default (frame 0 with 14 references, the rest shuffled)
+test_dataloader = dict(dataset=dict(test_protocol='paper'))
 val_dataloader = test_dataloader

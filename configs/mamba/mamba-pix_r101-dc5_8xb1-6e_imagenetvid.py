@@ -2,6 +2,5 @@
 _base_ = './mamba_r50-dc5_8xb1-6e_imagenetvid.py'
 
 model = dict(
-    backbone=dict(depth=101, init_cfg=dict(type='Pretrained', checkpoint='checkpoints/resnet101-63fe2227.pth')),
-    pixel_level=True,
-    instance_level=False)
+    backbone=dict(depth=101, init_cfg=dict(type='Pretrained', checkpoint='torchvision://resnet101')),
+    instance_level=None)

@@ -6,7 +6,7 @@
 #   bash tools/dist_train.sh configs/mamba/mamba_r50-dc5_8xb1-6e_imagenetvid.py 8
 # Test protocol: 'online' (past frames only). The authors' offline protocol, behind the paper's figures:
 #   python tools/test.py CONFIG CKPT --protocol paper
-# (mamba_vod/engine/test_protocol.py; mamba-ins_r101-dc5_vfe-release_imagenetvid.py sets it in the config).
+# (mamba_vod/datasets/test_protocol.py; mamba-ins_r101-dc5_vfe-release_imagenetvid.py sets it in the config).
 _base_ = [
     '../_base_/models/faster-rcnn_r50-dc5.py',
     '../_base_/datasets/imagenet_vid_mamba_style.py',
@@ -18,18 +18,18 @@ model = dict(
     type='MAMBA',
     data_preprocessor=dict(type='VideoDataPreprocessor'),
     roi_head=dict(type='MAMBARoIHead', bbox_head=dict(type='InstanceAggregationBBoxHead')),
-    pixel_level=True,
-    instance_level=True,
-    # paper form of GEO: raw keys as values, grouped 1x1 conv back to C (folded into 16 heads)
-    pixel_aggregator=dict(type='PixelAggregator', geo=dict(type='GEO', channels=512, num_heads=16)),
-    instance_aggregator=dict(type='GEO', channels=1024, num_heads=16),
-    pixel_memory=dict(type='MemoryBank', capacity=20000, key_set_size=2000, strategy='random'),
-    instance_memory=dict(type='MemoryBank', capacity=20000, key_set_size=2000, strategy='random'),
-    num_instance_writes=75,
-    pixel_score_thr=0.8,
-    pixels_per_detection=100,
-    num_train_pixel_keys=2000,
-    test_mode='online')
+    # paper form of GEO: raw keys as values, grouped 1x1 conv back to C (folded into 16 heads);
+    # memories of 20000 rows, key sets of 2000 drawn at random
+    pixel_level=dict(
+        geo=dict(type='GEO', channels=512, num_heads=16),
+        memory=dict(type='MemoryBank', capacity=20000, key_set_size=2000, strategy='random')),
+    instance_level=dict(
+        geo=dict(type='GEO', channels=1024, num_heads=16),
+        memory=dict(type='MemoryBank', capacity=20000, key_set_size=2000, strategy='random'),
+        proposals_per_frame=75),
+    # training keys: 2000 reference pixels; test writes: 100 pixels of each detection >= 0.8
+    train_cfg=dict(pixel=dict(num_keys=2000)),
+    test_cfg=dict(pixel=dict(score_thr=0.8, pixels_per_detection=100)))
 
 optim_wrapper = dict(optimizer=dict(lr=2e-3))
 # `tools/train.py --auto-scale-lr` rescales lr 2e-3 from this total batch to the real one

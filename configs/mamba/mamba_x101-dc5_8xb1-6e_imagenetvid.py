@@ -8,4 +8,4 @@ model = dict(
         depth=101,
         groups=64,
         base_width=4,
-        init_cfg=dict(type='Pretrained', checkpoint='checkpoints/resnext101_64x4d-173b62eb.pth')))
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnext101_64x4d')))

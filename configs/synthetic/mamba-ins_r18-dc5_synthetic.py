@@ -1,4 +1,4 @@
 # Ablation on the synthetic data: MAMBA R-18-DC5, instance level only.
 _base_ = './mamba_r18-dc5_synthetic.py'
 
-model = dict(pixel_level=False, instance_level=True)
+model = dict(pixel_level=None)

@@ -2,4 +2,4 @@
 _base_ = './mamba_r18-dc5_synthetic.py'
 
 # the base's pixel-level dropout is there for the instance level; alone, the pixel level trains on every clip
-model = dict(pixel_level=True, instance_level=False, pixel_level_dropout=0.0)
+model = dict(instance_level=None, train_cfg=dict(pixel=dict(level_dropout=0.0)))

@@ -4,9 +4,10 @@ from .coco_vid_annotations import CocoVIDAnnotations, CocoVIDFormatError
 from .imagenet_vid_dataset import VID_CLASSES, ImagenetVIDDataset
 from .ref_frame_sampler import RefFrameSampler
 from .samplers import VideoSampler
+from .test_protocol import TEST_PROTOCOLS
 from .transforms import FrameBroadcaster, PackVideoInputs
 
 __all__ = [
     'CocoVIDAnnotations', 'CocoVIDFormatError', 'ImagenetVIDDataset', 'VID_CLASSES', 'RefFrameSampler',
-    'VideoSampler', 'FrameBroadcaster', 'PackVideoInputs'
+    'VideoSampler', 'FrameBroadcaster', 'PackVideoInputs', 'TEST_PROTOCOLS'
 ]

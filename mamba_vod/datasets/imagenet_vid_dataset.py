@@ -5,11 +5,13 @@ Shape shorthand: T frames per sample = 1 key frame + N reference frames.
 Training (``test_mode=False``) samples are the key frames: the ``is_vid_train_frame`` frames of
 the VID json (``load_as_video=True``) or every image of the DET json (``load_as_video=False``),
 minus what ``filter_cfg`` removes (mmdet's ``filter_empty_gt`` / ``min_size``). Test samples are
-every frame, video after video, each video in ``frame_id`` order.
+every frame, video after video, each video in ``frame_id`` order; ``video_frame_indices`` gives
+the order the test protocol (``test_protocol``) tests them in.
 
-Without ``ref_img_sampler`` an item is one frame's data info (mmdet's single-image pipelines run
-unchanged). With it, an item is a dict of lists of length T (key frame first, then the N
-references of the same video, :class:`RefFrameSampler`), the input of mmcv's
+Without references an item is one frame's data info (mmdet's single-image pipelines run
+unchanged). With them (training: ``ref_img_sampler``; test: the 'paper' protocol's frame 0), an
+item is a dict of lists of length T (key frame first, then the N references of the same video,
+:class:`RefFrameSampler`), the input of mmcv's
 ``TransformBroadcaster`` and :class:`PackVideoInputs`. A DET image's references are copies of it.
 
 Labels 0..29 follow :attr:`METAINFO` ``classes`` (matched by category name, as mmtracking does);
@@ -27,6 +29,7 @@ from mmengine.logging import print_log
 from mamba_vod.registry import DATASETS
 from .coco_vid_annotations import CocoVIDAnnotations
 from .ref_frame_sampler import RefFrameSampler
+from .test_protocol import protocol_frame_order, protocol_references
 
 VID_CLASSES = ('airplane', 'antelope', 'bear', 'bicycle', 'bird', 'bus', 'car', 'cattle', 'dog',
                'domestic_cat', 'elephant', 'fox', 'giant_panda', 'hamster', 'horse', 'lion',
@@ -40,8 +43,11 @@ class ImagenetVIDDataset(BaseDataset):
 
     Args:
         load_as_video: read the json as videos (VID) or as still images (DET).
-        ref_img_sampler: kwargs of :class:`RefFrameSampler` (``num_ref_imgs``, ``frame_range``,
-            ``filter_key_img``, ``method``), or None for single-frame items.
+        ref_img_sampler: training: kwargs of :class:`RefFrameSampler` (``num_ref_imgs``,
+            ``frame_range``, ``filter_key_img``, ``method``), or None for single-frame items.
+        test_protocol: test (``test_mode=True``): 'online' (default; single frames in frame
+            order) or 'paper' (frame 0 with 14 references, the rest shuffled); see
+            :mod:`mamba_vod.datasets.test_protocol`.
         **kwargs: mmengine ``BaseDataset`` arguments (``ann_file``, ``data_root``,
             ``data_prefix=dict(img_path=...)``, ``filter_cfg``, ``pipeline``, ``test_mode``,
             ``serialize_data``, ``lazy_init``, ``max_refetch``). ``indices`` is not supported.
@@ -55,18 +61,33 @@ class ImagenetVIDDataset(BaseDataset):
     METAINFO = dict(classes=VID_CLASSES)
 
     def __init__(self, *, load_as_video: bool = True, ref_img_sampler: Optional[dict] = None,
-                 **kwargs) -> None:
+                 test_protocol: Optional[str] = None, **kwargs) -> None:
         if kwargs.get('indices') is not None:
             raise ValueError('ImagenetVIDDataset does not support `indices`; select videos in the json')
         self.load_as_video = load_as_video
-        self.ref_img_sampler = None if ref_img_sampler is None else RefFrameSampler(**ref_img_sampler)
-        if (self.ref_img_sampler is not None
-                and self.ref_img_sampler.is_test_method != bool(kwargs.get('test_mode', False))):
-            raise ValueError(f'ref_img_sampler method {self.ref_img_sampler.method!r} does not fit '
-                             f'test_mode={kwargs.get("test_mode", False)}')
+        self.ref_img_sampler = self._reference_sampler(ref_img_sampler, test_protocol, kwargs.get('test_mode', False))
+        self.test_protocol = (test_protocol or 'online') if kwargs.get('test_mode', False) else None
         self._valid = np.zeros(0, dtype=np.int64)  # dataset index -> index of the frame in data_list
         self._video_start = np.zeros(0, dtype=np.int64)  # frame index -> index of its video's frame 0
         super().__init__(**kwargs)
+
+    @staticmethod
+    def _reference_sampler(ref_img_sampler: Optional[dict], test_protocol: Optional[str],
+                           test_mode: bool) -> Optional[RefFrameSampler]:
+        """Training: the ``ref_img_sampler`` of the config; test: the protocol's."""
+        if not test_mode:
+            if test_protocol is not None:
+                raise ValueError(f'test_protocol={test_protocol!r} is for test datasets (test_mode=True); '
+                                 'training references come from ref_img_sampler')
+            sampler = None if ref_img_sampler is None else RefFrameSampler(**ref_img_sampler)
+            if sampler is not None and sampler.is_test_method:
+                raise ValueError(f'ref_img_sampler method {sampler.method!r} does not fit test_mode=False')
+            return sampler
+        if ref_img_sampler is not None:
+            raise ValueError('a test dataset takes its references from its test protocol, not ref_img_sampler: set '
+                             "test_protocol='paper' (frame 0 with 14 references) or 'online' (none), or use "
+                             '`tools/test.py --protocol`')
+        return protocol_references(test_protocol or 'online')
 
     # ------------------------------------------------------------------ loading
     def full_init(self) -> None:
@@ -167,7 +188,8 @@ class ImagenetVIDDataset(BaseDataset):
 
     @force_full_init
     def video_frame_indices(self) -> List[List[int]]:
-        """Sample indices grouped by video (video order), each group in frame order."""
+        """Sample indices grouped by video (video order), each group in frame order, or, for a
+        test dataset, in the order of its test protocol."""
         groups: List[List[int]] = []
         last_start = None
         for idx, frame_index in enumerate(self._valid):
@@ -176,7 +198,7 @@ class ImagenetVIDDataset(BaseDataset):
                 groups.append([])
                 last_start = start
             groups[-1].append(idx)
-        return groups
+        return groups if self.test_protocol is None else protocol_frame_order(self.test_protocol, groups)
 
     @force_full_init
     def get_cat_ids(self, idx: int) -> List[int]:

@@ -8,17 +8,17 @@ import numpy as np
 import pytest
 import torch
 
-from mamba_vod.apis import StreamingDetector, init_detector
+from mamba_vod.apis import StreamingDetector, init_detector, streaming_detector
 from mamba_vod.evaluation.functional import load_vid_predictions
 from mamba_vod.models.memory import MemoryBank
 
 SMALL_MEMORIES = {
-    'model.instance_memory': dict(type='MemoryBank', capacity=120),
-    'model.pixel_memory': dict(type='MemoryBank', capacity=150),
-    'model.pixel_score_thr': 0.0, 'model.pixels_per_detection': 5, 'model.seed': 0,
+    'model.instance_level.memory': dict(type='MemoryBank', capacity=120),
+    'model.pixel_level.memory': dict(type='MemoryBank', capacity=150), 'model.pixel_level.seed': 0,
+    'model.test_cfg.pixel': dict(score_thr=0.0, pixels_per_detection=5),
 }
-RANDOM_GEO_OUTPUTS = {'model.pixel_aggregator.geo.zero_init_output': False,
-                      'model.instance_aggregator.zero_init_output': False}
+RANDOM_GEO_OUTPUTS = {'model.pixel_level.geo.zero_init_output': False,
+                      'model.instance_level.geo.zero_init_output': False}
 
 
 @pytest.fixture(scope='module')
@@ -29,7 +29,11 @@ def mamba(utils):
 
 
 def _banks(detector):
-    return [module for module in detector.model.modules() if isinstance(module, MemoryBank)]
+    """The pixel memory, then the instance memories."""
+    model = detector.model
+    banks = [model.pixel_level.memory, *model.instance_level.memories]
+    assert len(banks) == sum(isinstance(module, MemoryBank) for module in model.modules())
+    return banks
 
 
 def test_memories_stay_bounded_over_a_long_stream(mamba, utils):
@@ -64,10 +68,12 @@ def test_reset_starts_a_new_video_with_empty_memories(mamba, utils):
     assert not torch.equal(first[1].scores, first[0].scores)
 
 
-def test_the_paper_protocol_is_switched_to_online(utils):
-    with pytest.warns(UserWarning):
-        detector = StreamingDetector(utils.MAMBA_SYNTHETIC, cfg_options={'model.test_mode': 'paper'})
-    assert detector.model.test_mode == 'online'
+def test_a_config_of_the_paper_protocol_streams_online_and_says_so(utils, monkeypatch):
+    said = []
+    monkeypatch.setattr(streaming_detector, 'print_log', lambda message, **kwargs: said.append(message))
+    with pytest.warns(UserWarning, match='random weights'):
+        StreamingDetector(utils.MAMBA_SYNTHETIC, cfg_options={'test_dataloader.dataset.test_protocol': 'paper'})
+    assert any("tests with the 'paper' protocol; a stream is detected online" in message for message in said)
 
 
 def _run_tools_test(config, checkpoint, root, ann_file, work_dir, out):
@@ -79,7 +85,7 @@ def _run_tools_test(config, checkpoint, root, ann_file, work_dir, out):
         config, checkpoint, '--work-dir', work_dir, '--out', out, '--cfg-options',
         f'test_dataloader.dataset.data_root={root}', 'test_dataloader.dataset.ann_file=annotations/val.json',
         'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-        f'test_evaluator.ann_file={ann_file}', 'test_evaluator.frame_subsets=None', 'model.test_mode=online'])
+        f'test_evaluator.ann_file={ann_file}', 'test_evaluator.frame_subsets=None'])
 
 
 def test_streaming_equals_tools_test_online_mode_on_the_same_video(utils, tmp_path):

@@ -106,10 +106,9 @@ def test_test_mode_gives_every_frame_in_video_order_with_video_metainfo(tmp_path
     assert ds[0]['inputs'].shape == (3, 64, 96)  # mmdet's single-frame packing
 
 
-def test_paper_protocol_gives_14_references_at_frame_0_only(tmp_path):
+def test_paper_protocol_gives_14_references_at_frame_0_only_and_the_rest_shuffled(tmp_path):
     ann = write_vid(tmp_path, [27, 3])
-    ds = dataset(tmp_path, ann, pipeline=VIDEO_TEST, test_mode=True,
-                 ref_img_sampler=dict(num_ref_imgs=14, method='test_with_adaptive_stride'))
+    ds = dataset(tmp_path, ann, pipeline=VIDEO_TEST, test_mode=True, test_protocol='paper')
     first = ds[0]
     assert first['inputs'].shape == (15, 3, 64, 96)
     assert first['data_samples'].ref_frame_ids == list(range(0, 27, 2))
@@ -118,6 +117,11 @@ def test_paper_protocol_gives_14_references_at_frame_0_only(tmp_path):
     assert later['inputs'].shape == (1, 3, 64, 96) and later['data_samples'].ref_frame_ids == []
     short = ds[27]['data_samples']
     assert (short.video_id, short.frame_id, short.ref_frame_ids) == (2, 0, [0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2])
+    order = ds.video_frame_indices()
+    assert order[0][0] == 0 and sorted(order[0]) == list(range(27)) and order[0] != list(range(27))
+    assert order[1][0] == 27 and sorted(order[1]) == [27, 28, 29]
+    online = dataset(tmp_path, ann, pipeline=VIDEO_TEST, test_mode=True, test_protocol='online')
+    assert online.video_frame_indices() == [list(range(27)), [27, 28, 29]] and len(online[0]['inputs']) == 1
 
 
 def test_vid_and_det_mix_through_concat_dataset(tmp_path):
@@ -134,8 +138,12 @@ def test_misconfigurations_are_refused(tmp_path):
     ann = write_vid(tmp_path, [3])
     with pytest.raises(ValueError, match='indices'):
         dataset(tmp_path, ann, indices=[0])
-    with pytest.raises(ValueError, match='does not fit test_mode=True'):
+    with pytest.raises(ValueError, match="references from its test protocol.*test_protocol='paper'"):
         dataset(tmp_path, ann, test_mode=True, ref_img_sampler=dict(method='uniform'))
+    with pytest.raises(ValueError, match="test_protocol='paper' is for test datasets"):
+        dataset(tmp_path, ann, test_protocol='paper')
+    with pytest.raises(ValueError, match="one of \\('online', 'paper'\\)"):
+        dataset(tmp_path, ann, test_mode=True, test_protocol='offline')
     with pytest.raises(ValueError, match='does not fit test_mode=False'):
         dataset(tmp_path, ann, ref_img_sampler=dict(method='test_with_adaptive_stride'))
     with pytest.raises(NotImplementedError, match='select videos in the json'):

@@ -1,8 +1,10 @@
-"""mamba_vod.engine.test_protocol: 'online' and 'paper' set the model, the references of frame 0
-and the frame order together, and the test data then comes in the protocol's order."""
+"""mamba_vod.engine.test_protocol: `--protocol` sets the one key the data side reads
+(``test_dataloader.dataset.test_protocol``), and the test data then comes in the protocol's
+order, frame 0 with the protocol's references."""
 import glob
 
 import pytest
+import torch
 from mmengine.config import Config
 
 from mamba_vod.engine import apply_test_protocol, run_config
@@ -15,15 +17,17 @@ MAMBA_CONFIGS = sorted(glob.glob('configs/mamba/*.py') + glob.glob('configs/synt
 
 
 @pytest.mark.parametrize('path', MAMBA_CONFIGS)
-def test_each_protocol_sets_model_references_and_order_together(path):
+def test_each_protocol_is_one_key_of_the_test_dataset(path):
     cfg = Config.fromfile(path)
+    before = cfg.to_dict()
     apply_test_protocol(cfg, 'paper')
-    assert cfg.model.test_mode == 'paper' and cfg.test_dataloader.sampler.shuffle_frames
-    # the references the dataset base declares for the paper protocol
-    assert cfg.test_dataloader.dataset.ref_img_sampler == cfg.paper_test_ref_img_sampler
+    assert cfg.test_dataloader.dataset.test_protocol == 'paper'
     apply_test_protocol(cfg, 'online')
-    assert cfg.model.test_mode == 'online' and not cfg.test_dataloader.sampler.shuffle_frames
-    assert cfg.test_dataloader.dataset.ref_img_sampler is None
+    after = cfg.to_dict()
+    after['test_dataloader']['dataset'].pop('test_protocol')
+    before['test_dataloader']['dataset'].pop('test_protocol', None)
+    assert after == before  # nothing else changes
+    assert 'test_mode' not in cfg.model and 'paper_test_ref_img_sampler' not in cfg
 
 
 def _frames_in_test_order(cfg, tmp_path):
@@ -48,7 +52,7 @@ def test_paper_protocol_gives_frame_0_fourteen_references_then_the_rest_shuffled
 
 def test_a_single_frame_detector_has_no_protocol():
     cfg = Config.fromfile('configs/synthetic/faster-rcnn_r18-dc5_synthetic.py')
-    with pytest.raises(ValueError, match="'FasterRCNN'.*leave the protocol out"):
+    with pytest.raises(ValueError, match="PackVideoInputs.*'FasterRCNN'.*leave the protocol out"):
         apply_test_protocol(cfg, 'paper')
     with pytest.raises(ValueError, match="one of \\('online', 'paper'\\)"):
         apply_test_protocol(Config.fromfile(SYNTHETIC_MAMBA), 'offline')
@@ -56,8 +60,13 @@ def test_a_single_frame_detector_has_no_protocol():
 
 def test_test_config_applies_the_protocol_after_the_options(tmp_path):
     checkpoint = tmp_path / 'model.pth'
-    checkpoint.write_bytes(b'')
+    torch.save(dict(state_dict={}), checkpoint)  # read later, by the test run
     cfg = run_config.test_config(SYNTHETIC_MAMBA, str(checkpoint), work_dir=str(tmp_path), protocol='paper',
-                                 cfg_options={'model.test_mode': 'online', 'test_dataloader.num_workers': 0})
-    assert cfg.model.test_mode == 'paper' and cfg.test_dataloader.num_workers == 0
-    assert run_config.test_config(SYNTHETIC_MAMBA, str(checkpoint)).model.test_mode == 'online'  # the config's own
+                                 cfg_options={'test_dataloader.dataset.test_protocol': 'online',
+                                              'test_dataloader.num_workers': 0}, allow_partial=True)
+    assert cfg.test_dataloader.dataset.test_protocol == 'paper' and cfg.test_dataloader.num_workers == 0
+    release = 'configs/mamba/mamba-ins_r101-dc5_vfe-release_imagenetvid.py'
+    assert run_config.test_config(release, str(checkpoint), allow_partial=True).test_dataloader.dataset.test_protocol \
+        == 'paper'
+    online = run_config.test_config(SYNTHETIC_MAMBA, str(checkpoint), allow_partial=True)
+    assert 'test_protocol' not in online.test_dataloader.dataset

@@ -85,20 +85,20 @@ class SelectivityProbe:
     def __init__(self, model, gt_boxes: Dict[int, Tensor], subsets: Dict[str, set]) -> None:
         self.gt_boxes, self.subsets = gt_boxes, subsets
         self.rows: Dict[tuple, List[dict]] = defaultdict(list)
-        self._rois, self._meta, self._pixel_call = None, None, None
+        self._rois, self._meta, self._pixel_call, self._map_size = None, None, None, None
         self.handles = []
-        if getattr(model, 'pixel_level', False):
-            self.stride = model.roi_head.bbox_roi_extractor.featmap_strides[0]
-            self.handles.append(model.pixel_aggregator.register_forward_hook(self._measure_pixels))
-        instance_level = getattr(model, 'instance_level', False)
-        aggregators = getattr(model.roi_head.bbox_head, 'aggregators', None) if instance_level else None
-        if aggregators is not None:
+        pixel_level, instance_level = getattr(model, 'pixel_level', None), getattr(model, 'instance_level', None)
+        if pixel_level is not None:
+            self.stride = pixel_level.stride
+            self.handles.append(model.neck.register_forward_hook(self._keep_map_size))
+            self.handles.append(pixel_level.geo.register_forward_hook(self._measure_pixels))
+        if instance_level is not None:
             self.handles.append(model.roi_head.bbox_roi_extractor.register_forward_hook(self._keep_rois))
-            for level, geo in enumerate(aggregators):
+            for level, geo in enumerate(instance_level.geos):
                 self.handles.append(geo.register_forward_hook(self._measure_rois(f'instance{level}')))
         if not self.handles:
-            raise ValueError('the model has no GEO to probe: use a MAMBA config with pixel_level=True or '
-                             'instance_level=True')
+            raise ValueError('the model has no GEO to probe: use a MAMBA config with a pixel_level or an '
+                             'instance_level')
 
     def set_frame(self, meta: dict) -> None:
         """Call before each test frame (``meta``: its data sample's metainfo)."""
@@ -137,22 +137,25 @@ class SelectivityProbe:
             self._add(name, query.detach(), output.reshape(query.shape).detach(), overlaps)
         return hook
 
+    def _keep_map_size(self, module, inputs, output) -> None:
+        self._map_size = tuple(output[0].shape[-2:])  # (h, w) of the stride-16 maps of this call
+
     def _measure_pixels(self, module, inputs, output) -> None:
-        """Keeps the call; the last one of a frame is the key frame's (references come first)."""
-        self._pixel_call = (inputs[0].detach(), output.detach())
+        """Keeps the call: (h*w, C) pixel queries in and out, pixel (y, x) at y * w + x; the last
+        call of a frame is the key frame's (references come first)."""
+        self._pixel_call = (inputs[0].detach(), output.detach(), self._map_size)
 
     def _flush_pixels(self) -> None:
-        """Measures the key frame's pixel-level call, if any: (C, h, w) map in and out."""
+        """Measures the key frame's pixel-level call, if any."""
         call, self._pixel_call = self._pixel_call, None
         gt = None if call is None else self._gt()
         if gt is None:
             return
-        feat, output = call
-        height, width = feat.shape[-2:]
+        queries, output, (height, width) = call
         cy = ((torch.arange(height, dtype=torch.float32) + 0.5) * self.stride)[:, None, None]  # (h, 1, 1)
         cx = ((torch.arange(width, dtype=torch.float32) + 0.5) * self.stride)[None, :, None]  # (1, w, 1)
         inside = ((cx >= gt[:, 0]) & (cx < gt[:, 2]) & (cy >= gt[:, 1]) & (cy < gt[:, 3])).any(-1)  # (h, w)
-        self._add('pixel', feat.flatten(1).t(), output.flatten(1).t(), inside.flatten().float().to(feat.device))
+        self._add('pixel', queries, output, inside.flatten().float().to(queries.device))
 
     def summary(self) -> Dict[str, Dict[str, float]]:
         """``{'<subset>/<GEO>': {statistic: mean over frames, 'frames': n}}``."""

@@ -4,11 +4,12 @@
         [--detections-per-frame 5] [--json OUT]
 
 Replays the model's write pattern into the banks of the model the config builds
-(no frame is run, no weights are read): per frame, ``num_instance_writes`` rows into
-each instance bank (one per FC level), and ``pixels_per_detection`` rows for
-each of ``--detections-per-frame`` confident detections into the pixel bank
-(with ``pixel_memory_writes='frame'``: ``pixels_per_frame`` rows, which assumes
-a map of at least that many cells). fp32 rows, C channels of the level's GEO.
+(no frame is run, no weights are read): per frame, the instance level's
+``proposals_per_frame`` rows into each instance bank (one per FC level), and the
+pixel level's ``pixels_per_detection`` rows for each of ``--detections-per-frame``
+confident detections into the pixel bank (with ``memory_writes='frame'``:
+``pixels_per_frame`` rows, which assumes a map of at least that many cells). fp32
+rows, C channels of the level's GEO.
 """
 import argparse
 import json
@@ -31,12 +32,12 @@ def bank_sizes(model_cfg, frame_counts: List[int], detections_per_frame: int) ->
     """
     init_default_scope('mamba_vod')
     model = MODELS.build(model_cfg)
-    pixel_rows = (model.pixels_per_frame if model.pixel_memory_writes == 'frame' else
-                  detections_per_frame * model.pixels_per_detection)
+    pixel, instance = model.pixel_level, model.instance_level
+    pixel_rows = (pixel.test_cfg['pixels_per_frame'] if pixel.memory_writes == 'frame' else
+                  detections_per_frame * pixel.test_cfg['pixels_per_detection'])
     levels = dict(
-        pixel=(model.pixel_memory, model.pixel_aggregator.geo.channels, pixel_rows),
-        instance=(model.instance_memory[0], model.roi_head.bbox_head.aggregators[0].channels,
-                  model.num_instance_writes))
+        pixel=(pixel.memory, pixel.geo.channels, pixel_rows),
+        instance=(instance.memories[0], instance.geos[0].channels, instance.proposals_per_frame))
     figures = {}
     for level, (bank, channels, rows_per_frame) in levels.items():
         done = 0

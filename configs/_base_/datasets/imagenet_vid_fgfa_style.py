@@ -58,8 +58,8 @@ val_dataloader = dict(
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
-    # whole videos per rank, frames in order; shuffle_frames=True gives the 'paper' order
-    sampler=dict(type='VideoSampler', shuffle_frames=False, seed=10),
+    # whole videos per rank, in the order of the dataset's test protocol (dataset.test_protocol)
+    sampler=dict(type='VideoSampler'),
     dataset=vid_val_dataset)
 test_dataloader = val_dataloader
 

@@ -3,10 +3,10 @@
 # images: copies of the key image), with the same resize and flip on all of them, packed by
 # PackVideoInputs into inputs (T, 3, H, W), T = 1 + num_ref_imgs. FrameBroadcaster is mmcv's
 # TransformBroadcaster that also takes a single frame (samples without references).
-# Test: 'online' (default), one frame per sample in frame order. For the 'paper' protocol a config
-# sets the val/test dataset's ref_img_sampler to paper_test_ref_img_sampler (below) and the
-# VideoSampler's shuffle_frames=True: frame 0 of each video carries 14 references spread over the
-# video, the other frames come after it in shuffled order. Another number of references: list
+# Test: the dataset's test_protocol, 'online' (default: one frame per sample, in frame order) or
+# 'paper' (frame 0 of each video with 14 references spread over the video, the other frames after
+# it in shuffled order): `tools/test.py --protocol paper`, or test_dataloader = dict(dataset=dict(
+# test_protocol='paper')) in a config. Another number of training references: list
 # the two train datasets again, e.g. dict(vid_train_dataset of the base,
 # ref_img_sampler=dict(vid_ref_img_sampler, num_ref_imgs=1)) and the same for DET.
 _base_ = './imagenet_vid_fgfa_style.py'
@@ -14,7 +14,6 @@ _base_ = './imagenet_vid_fgfa_style.py'
 # mmtracking's SELSA/MAMBA sampling: one frame each side within 9 frames of the key frame
 vid_ref_img_sampler = dict(num_ref_imgs=2, frame_range=9, filter_key_img=True, method='bilateral_uniform')
 det_ref_img_sampler = dict(num_ref_imgs=2)
-paper_test_ref_img_sampler = dict(num_ref_imgs=14, method='test_with_adaptive_stride')
 
 # the single-frame pipelines of the base, without their packing, applied to every frame
 video_train_pipeline = [
@@ -31,5 +30,5 @@ train_dataloader = dict(
         dict(_base_.vid_train_dataset, ref_img_sampler=vid_ref_img_sampler, pipeline=video_train_pipeline),
         dict(_base_.det_train_dataset, ref_img_sampler=det_ref_img_sampler, pipeline=video_train_pipeline),
     ]))
-val_dataloader = dict(dataset=dict(ref_img_sampler=None, pipeline=video_test_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=video_test_pipeline))
 test_dataloader = val_dataloader

@@ -17,8 +17,9 @@ det_train_dataset = dict(_base_.det_train_dataset, data_root=data_root, pipeline
 vid_val_dataset = dict(_base_.vid_val_dataset, data_root=data_root, pipeline=test_pipeline)
 
 # every frame has the same size: no aspect-ratio grouping
-train_dataloader = dict(batch_size=4, batch_sampler=None, dataset=dict(datasets=[vid_train_dataset, det_train_dataset]))
-val_dataloader = dict(dataset=vid_val_dataset)
+train_dataloader = dict(batch_size=4, batch_sampler=None, num_workers=1,
+                        dataset=dict(datasets=[vid_train_dataset, det_train_dataset]))
+val_dataloader = dict(num_workers=1, dataset=vid_val_dataset)
 test_dataloader = val_dataloader
 
 frame_subsets = {name: f'{data_root}Lists/VID_val_{name}_frames.txt' for name in ('degraded', 'clean')}

@@ -1,11 +1,10 @@
 # The synthetic data of ./synthetic_vid.py for the video detectors (MAMBA): key frame + 2
 # reference frames per training sample, shared resize/flip, packed by PackVideoInputs; the
-# same overrides as ./imagenet_vid_mamba_style.py apply (paper test protocol, other N).
+# same overrides as ./imagenet_vid_mamba_style.py apply (test protocol, other N).
 _base_ = './synthetic_vid.py'
 
 vid_ref_img_sampler = dict(num_ref_imgs=2, frame_range=9, filter_key_img=True, method='bilateral_uniform')
 det_ref_img_sampler = dict(num_ref_imgs=2)
-paper_test_ref_img_sampler = dict(num_ref_imgs=14, method='test_with_adaptive_stride')
 
 # the single-frame pipelines of the base, without their packing, applied to every frame
 video_train_pipeline = [
@@ -22,5 +21,5 @@ train_dataloader = dict(
         dict(_base_.vid_train_dataset, ref_img_sampler=vid_ref_img_sampler, pipeline=video_train_pipeline),
         dict(_base_.det_train_dataset, ref_img_sampler=det_ref_img_sampler, pipeline=video_train_pipeline),
     ]))
-val_dataloader = dict(dataset=dict(ref_img_sampler=None, pipeline=video_test_pipeline))
+val_dataloader = dict(dataset=dict(pipeline=video_test_pipeline))
 test_dataloader = val_dataloader

@@ -1,5 +1,5 @@
-"""RoI heads with instance-level aggregation."""
+"""RoI heads that take instance keys as an argument."""
 from .instance_aggregation_bbox_head import InstanceAggregationBBoxHead
-from .mamba_roi_head import InstanceKeys, MAMBARoIHead
+from .mamba_roi_head import MAMBARoIHead
 
-__all__ = ['InstanceAggregationBBoxHead', 'MAMBARoIHead', 'InstanceKeys']
+__all__ = ['InstanceAggregationBBoxHead', 'MAMBARoIHead']

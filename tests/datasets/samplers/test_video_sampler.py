@@ -1,9 +1,8 @@
-import random
-
 import pytest
 
 from mamba_vod.datasets import VideoSampler
 from mamba_vod.datasets.samplers import split_videos
+from mamba_vod.datasets.test_protocol import protocol_frame_order
 
 
 class FakeVideos:
@@ -57,21 +56,18 @@ def test_frames_come_in_frame_order_whatever_the_dataset_order():
         [(1, 0), (1, 1), (1, 2), (1, 3), (0, 0), (0, 1), (0, 2)]  # videos in order of appearance
 
 
-def test_shuffled_frames_follow_the_paper_protocol():
-    lengths = [6, 1, 9]
-    dataset = FakeVideos(lengths)
-    got = frames_of(dataset, VideoSampler(dataset, shuffle_frames=True, seed=10, rank=0, world_size=1))
-    random.seed(10)
-    expected = []
-    for video, length in enumerate(lengths):
-        rest = list(range(1, length))
-        random.shuffle(rest)
-        expected += [(video, f) for f in [0] + rest]
-    assert got == expected
-    assert got != dataset.samples
-    two = [frames_of(dataset, VideoSampler(dataset, shuffle_frames=True, rank=r, world_size=2)) for r in range(2)]
-    assert two[0] + two[1] == got  # the same permutation whatever the number of ranks
-    assert frames_of(dataset, VideoSampler(dataset, shuffle_frames=True, seed=None, world_size=1, rank=0)) == got
+def test_the_paper_order_is_the_same_whatever_the_number_of_ranks():
+    class PaperOrder(FakeVideos):
+        def video_frame_indices(self):
+            lengths = [6, 1, 9]
+            starts = [sum(lengths[:i]) for i in range(len(lengths))]
+            videos = [list(range(start, start + length)) for start, length in zip(starts, lengths)]
+            return protocol_frame_order('paper', videos)
+
+    dataset = PaperOrder([6, 1, 9])
+    one = list(VideoSampler(dataset, rank=0, world_size=1))
+    two = [list(VideoSampler(dataset, rank=r, world_size=2)) for r in range(2)]
+    assert two[0] + two[1] == one and sorted(one) == list(range(16)) and one != sorted(one)
 
 
 def test_uses_the_datasets_own_video_grouping(tmp_path):

@@ -10,7 +10,8 @@ from mmengine.optim import build_optim_wrapper
 from mamba_vod.registry import MODELS
 
 SYNTHETIC_BASELINE = 'configs/synthetic/faster-rcnn_r18-dc5_synthetic.py'
-SWITCHES = {'mamba_': (True, True), 'mamba-ins_': (False, True), 'mamba-pix_': (True, False)}
+SWITCHES = {'mamba_': (True, True), 'mamba-enhanced_': (True, True), 'mamba-ins_': (False, True),
+            'mamba-pix_': (True, False)}
 
 
 def _switches(path):
@@ -24,28 +25,30 @@ def test_config_builds_with_its_switches(path):
     with torch.device('meta'):  # names and shapes only
         model = MODELS.build(cfg.model)
     assert type(model).__name__ == 'MAMBA'
-    assert (model.pixel_level, model.instance_level) == _switches(path)
-    assert hasattr(model, 'pixel_aggregator') == model.pixel_level
-    assert (model.roi_head.bbox_head.aggregators is not None) == model.instance_level
+    assert (model.pixel_level is not None, model.instance_level is not None) == _switches(path)
     assert cfg.train_dataloader.dataset.datasets[0].pipeline[-1].type == 'PackVideoInputs'
     assert model.data_preprocessor.pad_size_divisor == 16
 
 
 def test_release_config_is_the_compatible_mode():
     cfg = Config.fromfile('configs/mamba/mamba-ins_r101-dc5_vfe-release_imagenetvid.py')
-    assert cfg.model.instance_aggregator.value_projection and cfg.model.test_mode == 'paper'
-    assert cfg.model.backbone.depth == 101 and not cfg.model.pixel_level
-    assert cfg.test_dataloader.sampler.shuffle_frames and cfg.test_dataloader.dataset.ref_img_sampler.num_ref_imgs == 14
+    assert cfg.model.instance_level.geo.value_projection and cfg.model.pixel_level is None
+    assert cfg.model.backbone.depth == 101
+    # tested under the paper's protocol by default: the one key the data side reads
+    assert cfg.test_dataloader.dataset.test_protocol == cfg.val_dataloader.dataset.test_protocol == 'paper'
     # the released model stores its enhanced features; models trained here store what training keys on
-    assert cfg.model.instance_memory_features == 'enhanced'
-    assert MODELS.get('MAMBA').__init__.__kwdefaults__['instance_memory_features'] == 'raw'
+    assert cfg.model.instance_level.memory_features == 'enhanced'
+    assert MODELS.get('InstanceLevel').__init__.__kwdefaults__['memory_features'] == 'raw'
 
 
 def test_synthetic_mamba_has_the_baseline_backbone_data_and_budget():
     mamba = Config.fromfile('configs/synthetic/mamba_r18-dc5_synthetic.py')
     baseline = Config.fromfile(SYNTHETIC_BASELINE)
-    for key in ('backbone', 'neck', 'rpn_head', 'train_cfg', 'test_cfg'):
+    for key in ('backbone', 'neck', 'rpn_head'):
         assert mamba.model[key] == baseline.model[key], key
+    for phase in ('train_cfg', 'test_cfg'):  # the baseline's, plus the levels' options
+        levels = {key: mamba.model[phase].pop(key) for key in ('pixel', 'instance') if key in mamba.model[phase]}
+        assert mamba.model[phase] == baseline.model[phase] and set(levels) <= {'pixel', 'instance'}, phase
     for key in ('bbox_roi_extractor', ):
         assert mamba.model.roi_head[key] == baseline.model.roi_head[key]
     ours = {k: v for k, v in mamba.model.roi_head.bbox_head.items() if k != 'type'}
@@ -56,8 +59,7 @@ def test_synthetic_mamba_has_the_baseline_backbone_data_and_budget():
     # the same optimiser; only the GEOs learn slower
     paramwise = mamba.optim_wrapper.pop('paramwise_cfg')
     assert mamba.optim_wrapper == baseline.optim_wrapper and 'paramwise_cfg' not in baseline.optim_wrapper
-    assert paramwise == dict(custom_keys={'pixel_aggregator': dict(lr_mult=0.1),
-                                          'roi_head.bbox_head.aggregators': dict(lr_mult=0.1)})
+    assert paramwise == dict(custom_keys={'pixel_level.geo': dict(lr_mult=0.1), 'instance_level.geos': dict(lr_mult=0.1)})
     for key in ('batch_size', 'num_workers'):
         assert mamba.train_dataloader[key] == baseline.train_dataloader[key], key
     for ours, theirs in zip(mamba.train_dataloader.dataset.datasets, baseline.train_dataloader.dataset.datasets):
@@ -71,9 +73,10 @@ def test_synthetic_mamba_optimiser_slows_exactly_the_geos():
     base_lr = cfg.optim_wrapper.optimizer.lr
     lr_of = {id(param): group['lr'] for group in optim_wrapper.optimizer.param_groups for param in group['params']}
     for name, param in model.named_parameters():
-        slow = name.startswith(('roi_head.bbox_head.aggregators.', 'pixel_aggregator.'))
+        slow = name.startswith(('instance_level.geos.', 'pixel_level.geo.'))
         assert lr_of[id(param)] == pytest.approx(base_lr * (0.1 if slow else 1.0)), name
-    assert any(name.startswith('pixel_aggregator.') for name, _ in model.named_parameters())
+    assert any(name.startswith('pixel_level.geo.') for name, _ in model.named_parameters())
+    assert any(name.startswith('instance_level.geos.1.') for name, _ in model.named_parameters())
     assert any(name.startswith('backbone.') for name, _ in model.named_parameters())
 
 
@@ -84,5 +87,5 @@ def test_synthetic_pixel_level_dropout_only_where_the_instance_level_is_on():
         cfg = Config.fromfile(f'configs/synthetic/{variant}_r18-dc5_synthetic.py')
         with torch.device('meta'):
             model = MODELS.build(cfg.model)
-        dropout[variant] = model.pixel_level_dropout if model.pixel_level else None
+        dropout[variant] = model.pixel_level.train_cfg['level_dropout'] if model.pixel_level is not None else None
     assert dropout == {'mamba': 0.5, 'mamba-pix': 0.0, 'mamba-ins': None}

@@ -38,10 +38,10 @@ PAPER_ORDER = [0] + random.Random(10).sample(range(1, VIDEO_LENGTH), VIDEO_LENGT
 
 def pinned_model_cfg() -> dict:
     """Both levels at a width whose weights fit a small file (ResNet-18 of base width 8)."""
-    cfg = tiny_model_cfg(
-        pixel_aggregator=dict(type='PixelAggregator', geo=dict(type='GEO', channels=32, num_heads=16)),
-        instance_aggregator=dict(type='GEO', channels=64, num_heads=16),
-        pixel_level_dropout=0.5, pixel_score_thr=0.0, pixels_per_detection=3)
+    cfg = tiny_model_cfg(pixel=dict(geo=dict(type='GEO', channels=32, num_heads=16)),
+                         instance=dict(geo=dict(type='GEO', channels=64, num_heads=16)),
+                         train=dict(pixel=dict(level_dropout=0.5)), test=dict(pixel=dict(score_thr=0.0,
+                                                                                         pixels_per_detection=3)))
     cfg['backbone'].update(base_channels=8)
     cfg['neck'].update(in_channels=[64], out_channels=32)
     cfg['rpn_head'].update(in_channels=32, feat_channels=32)
@@ -89,20 +89,12 @@ def video_detections(model, protocol: str) -> list:
     return [results[frame_id] for frame_id in range(VIDEO_LENGTH)]
 
 
-def _set_protocol(model, protocol: str) -> None:
-    """Until the model stops keeping a copy of the protocol (it resets on a new video only)."""
-    if hasattr(model, 'test_mode'):
-        model.test_mode = protocol
-
-
 def compute_pinned(state_dict: dict) -> dict:
     """Losses and detections of models loaded from ``state_dict``, each from a fresh model
     (a training step moves BN statistics)."""
     out = {'losses': training_losses(build_pinned_model(state_dict)), 'detections': {}}
     for protocol in ('online', 'paper'):
-        model = build_pinned_model(state_dict)
-        _set_protocol(model, protocol)
-        out['detections'][protocol] = video_detections(model, protocol)
+        out['detections'][protocol] = video_detections(build_pinned_model(state_dict), protocol)
     return out
 
 

@@ -45,8 +45,8 @@ def _broadcasting(geo, seed):
 def test_the_probe_measures_every_geo_of_a_mamba_on_its_key_frames(load_tool):
     tool = load_tool('analysis/geo_selectivity.py')
     model = build_tiny_mamba().eval()  # both levels
-    _broadcasting(model.pixel_aggregator.geo, 0)
-    for level, geo in enumerate(model.roi_head.bbox_head.aggregators):
+    _broadcasting(model.pixel_level.geo, 0)
+    for level, geo in enumerate(model.instance_level.geos):
         _broadcasting(geo, level + 1)
     gt = make_sample().gt_instances.bboxes  # the boxes every frame shows (64 x 96 frames)
     probe = tool.SelectivityProbe(model, {frame: gt for frame in range(4)}, {'late': {2, 3}})  # img_id = frame
@@ -65,7 +65,7 @@ def test_the_probe_measures_every_geo_of_a_mamba_on_its_key_frames(load_tool):
     for row in table.values():  # a broadcast, by construction
         assert row['cos_fg_bg'] == pytest.approx(1.0, abs=1e-5) and row['cos_bg_bg'] == pytest.approx(1.0, abs=1e-5)
         assert row['rel_fg'] > 0 and row['rel_bg'] > 0
-    assert not model.roi_head.bbox_roi_extractor._forward_hooks and not model.pixel_aggregator._forward_hooks
+    assert not model.roi_head.bbox_roi_extractor._forward_hooks and not model.pixel_level.geo._forward_hooks
 
 
 def test_pixels_are_foreground_when_their_cell_centre_is_in_a_box(load_tool):
@@ -75,10 +75,12 @@ def test_pixels_are_foreground_when_their_cell_centre_is_in_a_box(load_tool):
     shift = torch.zeros(64, 4, 6)
     shift[0, :2, 1:3] = 1.0  # the 4 cells whose centres (24 or 40, 8 or 24) lie in the box
     shift[1] = 1.0 - shift[0]  # every other cell
-    model.pixel_aggregator.register_forward_hook(lambda module, inputs, output: feat + shift)  # runs first
+    queries = feat.flatten(1).t()  # (h*w, C), as the pixel level hands them to its GEO
+    model.pixel_level.geo.register_forward_hook(lambda module, inputs, output: queries + shift.flatten(1).t())
     probe = tool.SelectivityProbe(model, {0: torch.tensor([[16., 0., 48., 32.]])}, {})  # 4 x 6 cells of 16
     probe.set_frame(dict(img_id=0, scale_factor=(1.0, 1.0)))
-    model.pixel_aggregator(feat, torch.ones(3, 64))
+    model.neck((torch.ones(1, 512, 4, 6), ))  # the map size of the frame
+    model.pixel_level.enhance(feat, torch.ones(3, 64))
     probe.remove()
     row = probe.summary()['all/pixel']
     assert row['cos_fg_bg'] == pytest.approx(0.0) and row['cos_bg_bg'] == pytest.approx(1.0)
@@ -98,7 +100,7 @@ def test_command_line_on_a_tiny_synthetic_set(load_tool, tmp_path):
     load_tool('quickstart.py').make_data(data_root, force=False, tiny=True)  # 1 val video of 8 frames
     config = 'configs/synthetic/mamba-ins_r18-dc5_synthetic.py'
     model = MODELS.build(Config.fromfile(config).model)
-    for geo in model.roi_head.bbox_head.aggregators:  # a broadcast
+    for geo in model.instance_level.geos:  # a broadcast
         geo.group_conv.bias.data.fill_(1.0)
     checkpoint = str(tmp_path / 'model.pth')
     torch.save(dict(state_dict=model.state_dict(), meta={}), checkpoint)

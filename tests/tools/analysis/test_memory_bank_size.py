@@ -9,9 +9,10 @@ def test_banks_fill_at_the_write_rate_then_stay_at_capacity(load_tool, tmp_path)
     model = Config.fromfile(CONFIG).model
     figures = tool.main([CONFIG, '--frames', '10', '100', '2000', '--detections-per-frame', '2',
                          '--json', str(tmp_path / 'banks.json')])
-    per_frame = dict(instance=model.num_instance_writes, pixel=2 * model.pixels_per_detection)
-    capacity = dict(instance=model.instance_memory.capacity, pixel=model.pixel_memory.capacity)
-    channels = dict(instance=model.instance_aggregator.channels, pixel=model.pixel_aggregator.geo.channels)
+    per_frame = dict(instance=model.instance_level.proposals_per_frame,
+                     pixel=2 * model.test_cfg.pixel.pixels_per_detection)
+    capacity = dict(instance=model.instance_level.memory.capacity, pixel=model.pixel_level.memory.capacity)
+    channels = dict(instance=model.instance_level.geo.channels, pixel=model.pixel_level.geo.channels)
     for level in ('instance', 'pixel'):
         for frames in (10, 100, 2000):
             rows = min(capacity[level], frames * per_frame[level])
@@ -23,7 +24,8 @@ def test_banks_fill_at_the_write_rate_then_stay_at_capacity(load_tool, tmp_path)
 def test_whole_frame_pixel_writes_fill_the_pixel_bank_at_pixels_per_frame(load_tool):
     tool = load_tool('analysis/memory_bank_size.py')
     model = Config.fromfile(CONFIG).model
-    model.update(pixel_memory_writes='frame', pixels_per_frame=40)
+    model.pixel_level.memory_writes = 'frame'
+    model.test_cfg.pixel.pixels_per_frame = 40
     figures = tool.bank_sizes(model, [10, 1000], detections_per_frame=2)
     assert figures['pixel_after_10']['rows'] == 400
-    assert figures['pixel_after_1000']['rows'] == model.pixel_memory.capacity
+    assert figures['pixel_after_1000']['rows'] == model.pixel_level.memory.capacity

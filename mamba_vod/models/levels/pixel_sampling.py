@@ -1,37 +1,13 @@
-"""Pixel-level aggregation on a stride-16 feature map.
+"""Which pixels of stride-16 maps become pixel-level keys or memory rows.
 
 Shape shorthand: C channels, h x w the feature map, k keys, N frames, n boxes.
 """
-import copy
 from typing import Optional, Tuple
 
 import torch
-from torch import Tensor, nn
-
-from mamba_vod.registry import MODELS
+from torch import Tensor
 
 from ..memory import random_permutation
-
-
-@MODELS.register_module()
-class PixelAggregator(nn.Module):
-    """Every pixel of a map is a query of one GEO over the given keys.
-
-    Args:
-        geo: config of the GEO (e.g. ``dict(type='GEO', channels=512,
-            num_heads=16)``), built as ``self.geo``.
-    """
-
-    def __init__(self, *, geo: dict) -> None:
-        super().__init__()
-        self.geo = MODELS.build(copy.deepcopy(geo))
-
-    def forward(self, feat: Tensor, keys: Tensor) -> Tensor:
-        """(C, h, w) map enhanced by keys (k, C): query + aggregation, same shape."""
-        channels, height, width = feat.shape
-        queries = feat.flatten(1).t()  # (C, h, w) -> (h*w, C)
-        enhanced = self.geo(queries, keys)
-        return enhanced.t().reshape(channels, height, width)
 
 
 def sample_pixels(feats: Tensor, num: int, generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:

@@ -1,7 +1,6 @@
 import torch
 
-from mamba_vod.models.aggregators import pixels_in_boxes, sample_pixels
-from mamba_vod.registry import MODELS
+from mamba_vod.models.levels.pixel_sampling import pixels_in_boxes, sample_pixels
 
 
 def _coordinate_map(height=6, width=8):
@@ -31,13 +30,3 @@ def test_sample_pixels_counts_and_frames():
     assert torch.equal(frame, (rows[:, 0] >= 100).long())
     everything, _ = sample_pixels(feats, 1000)
     assert everything.shape == (96, 2)
-
-
-def test_pixel_aggregator_enhances_every_pixel_with_the_keys():
-    torch.manual_seed(0)
-    aggregator = MODELS.build(dict(type='PixelAggregator', geo=dict(type='GEO', channels=32, num_heads=16)))
-    feat, keys = torch.randn(32, 3, 5), torch.randn(7, 32)
-    out = aggregator(feat, keys)
-    assert out.shape == feat.shape
-    expected = aggregator.geo(feat.flatten(1).t(), keys)  # pixel (y, x) is query y * w + x
-    assert torch.allclose(out[:, 2, 4], expected[2 * 5 + 4], atol=1e-6)

@@ -1,0 +1,55 @@
+"""InstanceLevel: reset / keys / update; InstanceKeys carries its GEOs to the box head."""
+import torch
+
+from mamba_vod.models.levels import InstanceKeys
+from mamba_vod.registry import MODELS
+
+C = 32
+
+
+def _level(**options):
+    torch.manual_seed(0)
+    return MODELS.build(dict(type='InstanceLevel', geo=dict(type='GEO', channels=C, num_heads=16),
+                             memory=dict(type='MemoryBank', capacity=30, key_set_size=12, seed=0),
+                             proposals_per_frame=5, **options))
+
+
+def _frame_rows(num=5):
+    return [torch.randn(num, C), torch.randn(num, C)]
+
+
+def test_keys_come_from_the_frame_until_the_memories_hold_rows_then_from_them():
+    level = _level()
+    assert level.is_empty and level.needs_frame_rows
+    own = _frame_rows()
+    keys = level.keys(own)
+    assert isinstance(keys, InstanceKeys) and keys.geos is level.geos
+    assert all(torch.equal(k, r) for k, r in zip(keys.per_image[0], own))
+    for frame_id in range(4):
+        rows = _frame_rows()
+        level.update(rows, torch.rand(5), torch.full((5, ), frame_id))
+    assert len(level.memories[0]) == len(level.memories[1]) == 20
+    keys = level.keys(_frame_rows()).per_image[0]
+    assert [tuple(k.shape) for k in keys] == [(12, C), (12, C)]  # key sets of 12 from 20 rows
+    level.update(_frame_rows(), torch.rand(5), torch.full((5, ), 9), replace=True)
+    assert level.memories[0].frame_ids.tolist() == [9] * 5
+    level.reset()
+    assert level.is_empty
+
+
+def test_self_keys_join_the_memory_and_enhanced_rows_need_no_frame_rows():
+    level = _level(self_keys=True)
+    level.update(_frame_rows(), torch.rand(5), torch.zeros(5))
+    own = _frame_rows()
+    keys = level.keys(own).per_image[0]
+    assert all(torch.equal(k[-5:], r) for k, r in zip(keys, own)) and keys[0].shape[0] == 10
+    enhanced = _level(memory_features='enhanced')
+    enhanced.update(_frame_rows(), torch.rand(5), torch.zeros(5))
+    assert not enhanced.needs_frame_rows and enhanced.keys(None).per_image[0][0].shape == (5, C)
+
+
+def test_key_dropout_draws_in_training_only():
+    level = _level(train_cfg=dict(key_dropout=1.0))
+    assert level.drops_clip_keys()
+    level.eval()
+    assert not level.drops_clip_keys()
