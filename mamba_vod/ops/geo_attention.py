@@ -4,13 +4,20 @@ Shape shorthand: B batch, H heads, Nq queries, Nk keys, D query/key head dim, Dv
 
 Backends:
 - ``'triton'``: fused flash-attention style kernels (:mod:`.geo_attention_triton`), forward and
-  backward, never materialising the (Nq, Nk) matrix; CUDA tensors, or CPU tensors through the
-  Triton interpreter (slow; meant for tests).
+  backward, never materialising the (Nq, Nk) matrix; any strides (inputs expanded over heads or
+  batch included); fp32 on tensor cores (``tf32x3``); blocks from a fixed table, no autotuning
+  (:mod:`.geo_attention_configs`). CUDA tensors, or CPU tensors through the Triton interpreter
+  (slow; meant for tests).
 - ``'torch'``: :func:`torch.nn.functional.scaled_dot_product_attention`.
 - ``'reference'``: the explicit softmax of :mod:`.geo_attention_reference`.
 - ``'auto'``: ``'torch'`` on every device. On an H200 (torch 2.11, Triton 3.6) SDPA was as fast
-  as the Triton kernels or faster at all of MAMBA's shapes, in fp16 and fp32, and it needs no
-  autotuning (docs/benchmarks.md, GEO attention on a GPU); ``'triton'`` stays selectable.
+  as the Triton kernels or faster at all of MAMBA's shapes, in fp16 and fp32 (docs/benchmarks.md,
+  GEO attention on a GPU; measured before the kernels dropped autotuning and moved fp32 onto
+  tensor cores, so worth measuring again: ``tools/analysis/device_check.sh``); ``'triton'`` stays
+  selectable.
+
+For a key set given as slots of a memory bank's cached projections, see
+:func:`mamba_vod.ops.geo_attention_gather`.
 """
 from typing import Optional
 

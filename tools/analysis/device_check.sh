@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
 # Every GPU check of mamba_vod in one run, for a lent GPU machine (see docs/benchmarks.md):
 #   OUT=/path/to/results bash tools/analysis/device_check.sh
-# PARTS picks what runs (default "tests geo streams"), e.g. PARTS=streams to rerun only item 3.
-# 1. the GEO kernel tests on CUDA (values and gradients vs the reference, all dtypes);
+# PARTS picks what runs (default "tests geo gather streams"), e.g. PARTS=streams to rerun only item 4.
+# 1. the GEO kernel tests on CUDA (values and gradients vs the reference, all dtypes; the fused
+#    gather; fp32 on tensor cores (tf32x3) as accurate as PyTorch's fp32 SDPA);
 # 2. the GEO attention benchmark (literal / SDPA fold / Triton; fp16 and fp32);
-# 3. streaming fps of the baseline R-101-DC5 vs MAMBA R-101-DC5 (both levels, instance only)
+# 3. the key-cache gathers against GEO with SDPA at every shape of bench_geo_attention.py, fp16 and
+#    fp32: the fused Triton gather (key set read by index from cached projections, residual in the
+#    epilogue) and the unfused index_select + SDPA, forward (inference) and forward+backward; prints
+#    a table of ms, speedups over SDPA (above 1x is faster) and the largest output difference;
+# 4. streaming fps of the baseline R-101-DC5 vs MAMBA R-101-DC5 (both levels, instance only)
 #    at 600x1000, fp32 and fp16, random weights, after WARMUP (30) untimed frames: the instance
 #    memory (75 rows a frame) fills its 2000-row key set in 27, so the timed frames are the
 #    steady state of a long stream; and MAMBA with its GEOs on the Triton kernels, fp16.
@@ -13,21 +18,21 @@ set -uo pipefail
 OUT=${OUT:-device_results}
 FRAMES=${FRAMES:-50}
 WARMUP=${WARMUP:-30}
-PARTS=${PARTS:-tests geo streams}
+PARTS=${PARTS:-tests geo gather streams}
 mkdir -p "$OUT"
 status=0
 
 wants() { [[ " $PARTS " == *" $1 "* ]]; }
 
-step() {  # step NAME COMMAND...: runs COMMAND, logs to $OUT/NAME.log, remembers a failure
-  local name=$1
+step() {  # step NAME COMMAND...: runs COMMAND, logs to $OUT/NAME.log, remembers a failure; prints
+  local name=$1  # the log's last TAIL_LINES (25) lines
   shift
   echo "== $name: $*"
   if ! "$@" > "$OUT/$name.log" 2>&1; then
     echo "   FAILED (see $OUT/$name.log)"
     status=1
   fi
-  tail -n 25 "$OUT/$name.log"
+  tail -n "${TAIL_LINES:-25}" "$OUT/$name.log"
 }
 
 python -c "import torch; print(torch.__version__, torch.cuda.get_device_name())" | tee "$OUT/device.txt"
@@ -35,7 +40,13 @@ wants tests && step geo_tests python -m pytest -q tests/ops tests/models/layers 
 for dtype in float16 float32; do
   wants geo || continue
   step "geo_bench_$dtype" python tools/analysis/bench_geo_attention.py --device cuda --dtype "$dtype" \
-    --repeats 10 --json "$OUT/geo_bench_$dtype.json"
+    --methods literal sdpa triton --repeats 10 --json "$OUT/geo_bench_$dtype.json"
+done
+for dtype in float16 float32; do
+  wants gather || continue
+  # the log ends with both tables (5 shapes x 3 methods, then the gathers vs sdpa): 32 lines
+  TAIL_LINES=32 step "gather_bench_$dtype" python tools/analysis/bench_geo_attention.py --device cuda \
+    --dtype "$dtype" --methods sdpa gather-torch gather-triton --repeats 10 --json "$OUT/gather_bench_$dtype.json"
 done
 
 baseline=configs/faster_rcnn/faster-rcnn_r101-dc5_8xb1-7e_imagenetvid.py

@@ -1,12 +1,21 @@
-"""A bounded memory of feature vectors with their scores and frame ids.
+"""A bounded memory of feature vectors with their scores, frame ids and extra per-row tensors.
 
 Shape shorthand: M stored slots, n written rows, k rows of a key set, C channels.
 
-The bank holds no parameters or buffers (it adds nothing to a state dict): its
-state is the three tensors written to it, on the device and in the dtype of the
-features last written.
+Storage: on the first write the bank allocates ``capacity`` slots for each tensor it keeps
+(features (capacity, C), scores, frame ids, and every extra), in that write's dtype and device,
+and from then on writes rows in place: a write costs O(n) however full the bank is. A later write
+in another dtype or device moves the stored rows over (a new allocation, as ``Tensor.to`` would).
+``reset()`` frees the storage. The bank holds no parameters or buffers (it adds nothing to a
+state dict).
+
+Slots: rows are appended in order while there is room; once full, a row replaces a random slot
+(feature-wise updating), so slot i of every stored tensor always describes the same row. Extras
+(e.g. the row's projections through a GEO's key/value projections, computed once when written)
+therefore stay aligned with the features, and a key set can be given as slots
+(:meth:`MemoryBank.sample_index`) and read by index from :meth:`MemoryBank.rows`.
 """
-from typing import NamedTuple, Optional
+from typing import Dict, Mapping, NamedTuple, Optional, Tuple
 
 import torch
 from torch import Tensor, nn
@@ -24,13 +33,15 @@ def random_permutation(num: int, device: torch.device, generator: Optional[torch
 
 
 class MemorySample(NamedTuple):
-    """A key set drawn from a :class:`MemoryBank`.
+    """A key set drawn from a :class:`MemoryBank`: copies, which later writes leave alone.
 
-    features (k, C), scores (k,), frame_ids (k,) long.
+    features (k, C), scores (k,), frame_ids (k,) long, index (k,) long: the slots the rows
+    were read from (valid until the next write).
     """
     features: Tensor
     scores: Tensor
     frame_ids: Tensor
+    index: Tensor
 
 
 @MODELS.register_module()
@@ -40,10 +51,13 @@ class MemoryBank(nn.Module):
     - :meth:`write` appends rows while there is room; once the bank would pass
       ``capacity``, randomly chosen old rows are replaced (in place) by the new
       ones (feature-wise updating), so the bank never holds more than
-      ``capacity`` rows however long the video, and a write costs O(n C).
+      ``capacity`` rows however long the video. Storage is allocated once, to
+      capacity, and written in place: a write costs O(n C) whatever M is.
     - :meth:`sample` returns the key set: every row if the bank holds at most
       ``key_set_size`` rows, else ``key_set_size`` rows drawn without replacement
       (``strategy='random'``) or the highest-scored rows (``strategy='score'``).
+      :meth:`sample_index` gives the same key set as slots, for kernels that read
+      :meth:`rows` by index.
 
     Args:
         capacity: the most rows the bank holds (M <= capacity).
@@ -71,73 +85,118 @@ class MemoryBank(nn.Module):
 
     # ------------------------------------------------------------------ state
     def reset(self) -> None:
-        """Empties the bank (and re-seeds its generator when it has a seed)."""
-        self._features: Optional[Tensor] = None
-        self._scores: Optional[Tensor] = None
-        self._frame_ids: Optional[Tensor] = None
+        """Empties the bank, frees its storage (extras included) and re-seeds its generator
+        when it has a seed."""
+        self._num = 0  # M, the filled slots
+        # (capacity, ...) storage of each kept tensor, allocated on the first write; extras
+        # under their names, in the order of the first write that stored them
+        self._storage: Dict[str, Tensor] = {}
+        self._extras: Tuple[str, ...] = ()
         if self.seed is not None:
             self._generator = torch.Generator().manual_seed(self.seed)
 
     def __len__(self) -> int:
-        return 0 if self._features is None else self._features.shape[0]
+        return self._num
+
+    def rows(self, name: Optional[str] = None) -> Optional[Tensor]:
+        """The (M, ...) view of the filled slots of ``features`` (``name`` None) or of the extra
+        ``name``; None when the bank is empty.
+
+        A view, not a copy: valid until the next write (which may replace slots in place) or
+        reset. Meant for kernels that read a key set by index (:meth:`sample_index`).
+        """
+        if not self._num:
+            return None
+        key = 'features' if name is None else name
+        if name is not None and name not in self._extras:
+            raise KeyError(f'MemoryBank holds no extra {name!r}; it holds {list(self._extras)}')
+        return self._storage[key][:self._num]
 
     @property
     def features(self) -> Optional[Tensor]:
-        """(M, C) stored features, or None when empty."""
-        return self._features
+        """(M, C) stored features (a view, valid until the next write), or None when empty."""
+        return self.rows()
 
     @property
     def scores(self) -> Optional[Tensor]:
-        """(M,) scores of the stored features, or None when empty."""
-        return self._scores
+        """(M,) scores of the stored features (a view), or None when empty."""
+        return self._storage['scores'][:self._num] if self._num else None
 
     @property
     def frame_ids(self) -> Optional[Tensor]:
-        """(M,) long frame ids of the stored features, or None when empty."""
-        return self._frame_ids
+        """(M,) long frame ids of the stored features (a view), or None when empty."""
+        return self._storage['frame_ids'][:self._num] if self._num else None
+
+    @property
+    def extras(self) -> Tuple[str, ...]:
+        """Names of the extra tensors the bank keeps per row (empty when it holds none)."""
+        return self._extras
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes allocated by the bank (capacity slots of every kept tensor, extras included)."""
+        return sum(t.numel() * t.element_size() for t in self._storage.values())
 
     # ---------------------------------------------------------------- writing
     def write(self, features: Tensor, scores: Optional[Tensor] = None, frame_ids: Optional[Tensor] = None,
-              generator: Optional[torch.Generator] = None) -> None:
-        """Stores n new rows (detached); n = 0 leaves the bank unchanged.
+              generator: Optional[torch.Generator] = None, *,
+              extras: Optional[Mapping[str, Tensor]] = None) -> None:
+        """Stores n new rows (detached, copied into the bank's storage); n = 0 leaves the bank
+        unchanged.
 
         Args:
             features: (n, C).
             scores: (n,) or None (then 1 for every row).
             frame_ids: (n,) or None (then -1 for every row).
             generator: CPU generator choosing which old rows are dropped when full.
+            extras: ``{name: (n, ...) tensor}`` stored in the same slots as the rows, on the
+                features' device (e.g. their key/value projections). A bank that holds rows with
+                extras takes only writes with the same names (and trailing shapes), and one that
+                holds rows without extras takes none, until :meth:`reset`.
         """
         features, scores, frame_ids = self._check_rows(features, scores, frame_ids)
+        new = dict(features=features, scores=scores, frame_ids=frame_ids, **self._check_extras(extras, features))
         num_new = features.shape[0]
         if num_new == 0:
             return
         if num_new > self.capacity:
             keep_new = self._randperm(num_new, generator, features.device)[:self.capacity]
-            features, scores, frame_ids = features[keep_new], scores[keep_new], frame_ids[keep_new]
+            new = {key: t[keep_new] for key, t in new.items()}
             num_new = self.capacity
-        if self._features is None:  # own copies: later updates write into them in place
-            self._features, self._scores, self._frame_ids = features.clone(), scores.clone(), frame_ids.clone()
-            return
-        self._features = self._features.to(features)
-        self._scores, self._frame_ids = self._scores.to(scores), self._frame_ids.to(frame_ids.device)
-        overflow = len(self) + num_new - self.capacity
+        if not self._num:
+            self._extras = tuple(extras or ())
+        self._allocate(new)
+        overflow = self._num + num_new - self.capacity
         if overflow > 0:
             # feature-wise update: `overflow` random old rows are replaced by new ones, in place
-            slots = self._randperm(len(self), generator, features.device)[:overflow]
-            self._features[slots], self._scores[slots], self._frame_ids[slots] = (
-                features[:overflow], scores[:overflow], frame_ids[:overflow])
-            features, scores, frame_ids = features[overflow:], scores[overflow:], frame_ids[overflow:]
-        if features.shape[0]:  # append while there is room
-            self._features = torch.cat([self._features, features])
-            self._scores = torch.cat([self._scores, scores])
-            self._frame_ids = torch.cat([self._frame_ids, frame_ids])
+            slots = self._randperm(self._num, generator, features.device)[:overflow]
+            for key, t in new.items():
+                self._storage[key][slots] = t[:overflow]
+            new = {key: t[overflow:] for key, t in new.items()}
+            num_new -= overflow
+        if num_new:  # append while there is room
+            for key, t in new.items():
+                self._storage[key][self._num:self._num + num_new] = t
+            self._num += num_new
+
+    def _allocate(self, new: Dict[str, Tensor]) -> None:
+        """Give every kept tensor its (capacity, ...) storage in the dtype and device of ``new``'s:
+        allocated when missing, moved over (filled slots copied) when they differ."""
+        for key, t in new.items():
+            stored = self._storage.get(key)
+            if stored is not None and stored.dtype == t.dtype and stored.device == t.device:
+                continue
+            storage = t.new_empty((self.capacity, ) + tuple(t.shape[1:]))
+            if stored is not None and self._num:
+                storage[:self._num] = stored[:self._num]
+            self._storage[key] = storage
 
     def _check_rows(self, features: Tensor, scores: Optional[Tensor], frame_ids: Optional[Tensor]):
         if features.dim() != 2:
             raise ValueError(f'MemoryBank.write expects features of shape (n, C), got {tuple(features.shape)}')
         num = features.shape[0]
-        if self._features is not None and num and features.shape[1] != self._features.shape[1]:
-            raise ValueError(f'MemoryBank holds {self._features.shape[1]}-channel features; cannot write '
+        if self._num and num and features.shape[1] != self._storage['features'].shape[1]:
+            raise ValueError(f"MemoryBank holds {self._storage['features'].shape[1]}-channel features; cannot write "
                              f'{features.shape[1]}-channel ones (reset() it first)')
         if scores is None:
             scores = features.new_ones(num)
@@ -149,31 +208,67 @@ class MemoryBank(nn.Module):
         return (features.detach(), scores.detach().to(features), frame_ids.detach().to(
             device=features.device, dtype=torch.long))
 
+    def _check_extras(self, extras: Optional[Mapping[str, Tensor]], features: Tensor) -> Dict[str, Tensor]:
+        extras = dict(extras or {})
+        for name in extras:
+            if name in ('features', 'scores', 'frame_ids') or not isinstance(name, str):
+                raise ValueError(f'MemoryBank.write: {name!r} cannot name an extra')
+        if self._num and sorted(extras) != sorted(self._extras):
+            raise ValueError(f'MemoryBank holds rows with extras {sorted(self._extras)}; a write must give the '
+                             f'same names, got {sorted(extras)} (reset() the bank to change them)')
+        for name, t in extras.items():
+            if not isinstance(t, Tensor) or t.dim() < 1 or t.shape[0] != features.shape[0]:
+                got = tuple(t.shape) if isinstance(t, Tensor) else type(t).__name__
+                raise ValueError(f'MemoryBank.write: extra {name!r} must be an (n, ...) tensor with n='
+                                 f'{features.shape[0]} like the features, got {got}')
+            if t.device != features.device:
+                raise ValueError(f'MemoryBank.write: extra {name!r} is on {t.device}, the features on '
+                                 f'{features.device}')
+            stored = self._storage.get(name)
+            if self._num and t.shape[0] and stored.shape[1:] != t.shape[1:]:
+                raise ValueError(f'MemoryBank holds extra {name!r} rows of shape {tuple(stored.shape[1:])}; cannot '
+                                 f'write {tuple(t.shape[1:])} (reset() it first)')
+            extras[name] = t.detach()
+        return extras
+
     # --------------------------------------------------------------- sampling
     def sample(self, generator: Optional[torch.Generator] = None) -> Optional[Tensor]:
         """The key set's features (k, C) with k = min(M, key_set_size), or None when empty.
 
-        With M <= key_set_size this is the bank's own storage: valid until the next write."""
+        Always a copy: later writes (which replace slots in place) leave it unchanged."""
         drawn = self.sample_with_meta(generator)
         return None if drawn is None else drawn.features
 
-    def sample_with_meta(self, generator: Optional[torch.Generator] = None) -> Optional[MemorySample]:
-        """The key set with the scores and frame ids of its rows, or None when empty."""
-        if self._features is None:
+    def sample_index(self, generator: Optional[torch.Generator] = None) -> Optional[Tensor]:
+        """The slots (k,) long of the key set, or None when empty: ``arange(M)`` when
+        M <= key_set_size, else the ``key_set_size`` highest-scored slots (``'score'``) or
+        ``key_set_size`` slots drawn without replacement (``'random'``, one permutation from
+        ``generator`` or the bank's generator). Valid until the next write."""
+        num = self._num
+        if not num:
             return None
-        num = len(self)
+        device = self._storage['features'].device
         if num <= self.key_set_size:
-            return MemorySample(self._features, self._scores, self._frame_ids)
+            return torch.arange(num, device=device)
         if self.strategy == 'score':
-            index = torch.topk(self._scores, self.key_set_size).indices
-        else:
-            index = self._randperm(num, generator, self._features.device)[:self.key_set_size]
-        return MemorySample(self._features[index], self._scores[index], self._frame_ids[index])
+            return torch.topk(self._storage['scores'][:num], self.key_set_size).indices
+        return self._randperm(num, generator, device)[:self.key_set_size]
+
+    def sample_with_meta(self, generator: Optional[torch.Generator] = None) -> Optional[MemorySample]:
+        """The key set (copies) with the scores, frame ids and slots of its rows, or None when empty."""
+        index = self.sample_index(generator)
+        if index is None:
+            return None
+        return MemorySample(self.features[index], self.scores[index], self.frame_ids[index], index)
 
     def _randperm(self, num: int, generator: Optional[torch.Generator], device: torch.device) -> Tensor:
         """:func:`random_permutation` from the generator given, or the bank's seeded one."""
         return random_permutation(num, device, generator or self._generator)
 
     def extra_repr(self) -> str:
+        stored = self._storage.get('features')
+        held = '' if stored is None else (f', channels={stored.shape[1]}, dtype={stored.dtype}, '
+                                          f'device={stored.device}')
+        extras = f', extras={list(self._extras)}' if self._extras else ''
         return (f'capacity={self.capacity}, key_set_size={self.key_set_size}, strategy={self.strategy!r}, '
-                f'stored={len(self)}')
+                f'stored={len(self)}{held}{extras}, allocated={self.nbytes / 2**20:.1f} MiB')
