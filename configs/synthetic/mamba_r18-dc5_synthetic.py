@@ -15,20 +15,28 @@ model = dict(
     type='MAMBA',
     data_preprocessor=dict(type='VideoDataPreprocessor'),
     roi_head=dict(type='MAMBARoIHead', bbox_head=dict(type='InstanceAggregationBBoxHead')),
-    # memories (20000 slots, key sets of 2000), K = 75, P = 100 at score >= 0.8: MAMBA's defaults.
+    # MAMBA's settings scaled to 160x128 frames (a 10x8 map, 100 RPN proposals, 24- or 64-frame
+    # videos), so that the memories sample and fill as R-101's do on ImageNet VID (key sets of
+    # about a map / 8% of a video, capacity 10x the key set):
+    # - heads of 32 dims (the ImageNet configs have 32 and 64): 2 pixel heads of 64 channels,
+    #   8 instance heads of 256; with 16 heads (4 and 16 dims) a head can hardly select;
+    # - K = 25 rows a frame: the ImageNet configs' share of the RPN's proposals (75 of 300);
+    # - memories of 1000 rows with key sets of 100 (20000 / 2000 there); 100 reference pixels as
+    #   training keys; up to 20 salient pixels carried to the next frame (100 of 2394 cells there).
     # From scratch, the GEOs start as the identity: MAMBA begins as the baseline and learns how
     # much of the memory to add (with default init it trained worse than the baseline).
-    pixel_level=dict(geo=dict(type='GEO', channels=_base_.channels, num_heads=16, zero_init_output=True)),
-    instance_level=dict(geo=dict(type='GEO', channels=256, num_heads=16, zero_init_output=True)),
+    pixel_level=dict(
+        geo=dict(type='GEO', channels=_base_.channels, num_heads=2, zero_init_output=True),
+        memory=dict(type='MemoryBank', capacity=1000, key_set_size=100)),
+    instance_level=dict(
+        geo=dict(type='GEO', channels=256, num_heads=8, zero_init_output=True),
+        memory=dict(type='MemoryBank', capacity=1000, key_set_size=100),
+        proposals_per_frame=25),
     # half the training clips skip the pixel level, so that the instance level learns to aggregate
     # on its own (docs/benchmarks.md, accuracy evidence, item 6: next to the pixel GEO it learned far
     # less than in the instance-only model; both levels +8.5 -> +9.6 on degraded frames, 3 seeds)
-    train_cfg=dict(pixel=dict(level_dropout=0.5)))
-# every GEO learns at a tenth of the learning rate (docs/benchmarks.md, accuracy evidence, items 2
-# and 5): at AdamW's full rate, from scratch, the instance level scored 3 to 16 mAP below the baseline
-# (3 seeds) and at a tenth above it; a pixel GEO at the full rate took the aggregation over from the
-# instance level (both levels +4.4 on degraded frames, 16 epochs, 3 seeds; at a tenth +8.5; the pixel
-# level alone drops from +4.8 to +0.6)
+    train_cfg=dict(pixel=dict(num_keys=100, level_dropout=0.5)),
+    test_cfg=dict(pixel=dict(salient_pixels=20)))
 optim_wrapper = dict(paramwise_cfg=dict(custom_keys={
     'pixel_level.geo': dict(lr_mult=0.1),
     'instance_level.geos': dict(lr_mult=0.1)}))

@@ -29,8 +29,9 @@ def apply_test_protocol(cfg: Config, protocol: str) -> Config:
     check_protocol(protocol)
     loader = cfg.test_dataloader
     if not any(name.endswith('PackVideoInputs') for name in _transform_names(loader.dataset.get('pipeline'))):
-        raise ValueError(f"the test protocol applies to video detectors (a test pipeline with PackVideoInputs); this "
-                         f"config's model {cfg.model.get('type')!r} tests every frame on its own: leave the protocol out")
+        raise ValueError('the test protocol applies to video detectors (a test pipeline with PackVideoInputs); '
+                         f"this config's model {cfg.model.get('type')!r} tests every frame on its own: leave the "
+                         'protocol out')
     if loader.get('sampler', {}).get('type') not in ('VideoSampler', 'mamba_vod.VideoSampler'):
         raise ValueError('the test protocol needs test_dataloader.sampler=dict(type=\'VideoSampler\'), got '
                          f"{loader.get('sampler')}")

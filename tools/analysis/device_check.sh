@@ -60,7 +60,7 @@ for precision in fp32 fp16; do
       --memory-at $((WARMUP + FRAMES)) --cfg-options "$no_weights" --json "$OUT/stream_${mamba}_$precision.json"
   done
 done
-triton_geo='model.pixel_aggregator.geo.backend=triton model.instance_aggregator.backend=triton'
+triton_geo='model.pixel_level.geo.backend=triton model.instance_level.geo.backend=triton'
 step stream_mamba_triton-geo_fp16 python tools/analysis/benchmark.py configs/mamba/mamba_r101-dc5_8xb1-6e_imagenetvid.py \
   --device cuda --frames "$FRAMES" --warmup "$WARMUP" --size 600 1000 --fp16 --memory-at $((WARMUP + FRAMES)) \
   --cfg-options "$no_weights" $triton_geo --json "$OUT/stream_mamba_triton-geo_fp16.json"

@@ -3,7 +3,12 @@
 # same overrides as ./imagenet_vid_mamba_style.py apply (test protocol, other N).
 _base_ = './synthetic_vid.py'
 
-vid_ref_img_sampler = dict(num_ref_imgs=2, frame_range=9, filter_key_img=True, method='bilateral_uniform')
+# MAMBA's training references (the authors' released config): one frame drawn uniformly from the
+# part of the video before the key frame and one from the part after it, over the whole video
+# (frame_range=1000 reaches both ends of any ImageNet VID snippet), as the test-time memory spans
+# the whole video. Local sampling, for comparison (SELSA's, and this project's before):
+#   --cfg-options "train_dataloader.dataset.datasets.0.ref_img_sampler.frame_range=9"
+vid_ref_img_sampler = dict(num_ref_imgs=2, frame_range=1000, filter_key_img=True, method='bilateral_uniform')
 det_ref_img_sampler = dict(num_ref_imgs=2)
 
 # the single-frame pipelines of the base, without their packing, applied to every frame

@@ -18,8 +18,11 @@ from mamba_vod.registry import MODELS
 
 from ..levels import InstanceKeys, PixelReferences
 from ..roi_heads import InstanceAggregationBBoxHead, MAMBARoIHead
-from .clips import References, as_clips, reference_frame_ids
+from .stage_records import Detected, References, as_clips, reference_frame_ids
+from .initial_frames import start_from_references
 from .legacy_names import rename_legacy_keys
+from .reference_keys import aggregate_with_references
+from .rpn_loss import rpn_loss_and_proposals
 
 
 @MODELS.register_module()
@@ -35,13 +38,15 @@ class MAMBA(TwoStageDetector):
         RoI head:        detections, the box head enhanced by those keys
         update:          both levels write the frame (explicit references refill them first)
 
-    A clip with references (T > 1: training, or frame 0 of the paper protocol, where the key
-    frame joins its references as the last one) takes its keys from them, through one
-    function for both (:meth:`_aggregate_with_references`); a single frame takes them from the
-    memories. The memories belong to one video: they are emptied when a frame of another
-    ``video_id`` arrives, by :meth:`reset_memory`, and at every ``train()`` / ``eval()``. The
-    test protocol (frame order, frame-0 references) is the data's, not the model's. Without
-    levels this is exactly Faster R-CNN on the key frame.
+    A clip with references (T > 1) is training, or frame 0 of the paper protocol (the key frame
+    joins its references as the last one). Training takes the keys from the references
+    (:func:`.reference_keys.aggregate_with_references`); at test the references fill the memories, as initial
+    frames that are detected and write (the authors', :mod:`.initial_frames`) or, with
+    ``pixel_level.references_fill='pixels'``, through the same function as training. A single
+    frame reads the memories. The memories belong to one video: they are emptied when a frame of
+    another ``video_id`` arrives, by :meth:`reset_memory`, at ``train()`` / ``eval()`` and when
+    weights are loaded; the test protocol is the data's. Without levels this is exactly Faster
+    R-CNN on the key frame.
 
     Args:
         backbone, neck, rpn_head, roi_head, train_cfg, test_cfg, data_preprocessor, init_cfg:
@@ -65,13 +70,15 @@ class MAMBA(TwoStageDetector):
         self.instance_level = None
         if instance_level is not None:
             self._check_roi_head()
-            self.instance_level = _build_level(instance_level, 'InstanceLevel', train_cfg=phase['train'].get('instance'),
+            self.instance_level = _build_level(instance_level, 'InstanceLevel',
+                                               train_cfg=phase['train'].get('instance'),
                                                num_fcs=self.roi_head.bbox_head.num_shared_fcs)
         self.pixel_level = None if pixel_level is None else _build_level(
             pixel_level, 'PixelLevel', train_cfg=phase['train'].get('pixel'), test_cfg=phase['test'].get('pixel'),
             stride=self.roi_head.bbox_roi_extractor.featmap_strides[0])
         self._video_id = None
         self._register_load_state_dict_pre_hook(rename_legacy_keys)
+        self._register_load_state_dict_pre_hook(_forget_memories, with_module=True)
 
     def _check_roi_head(self) -> None:
         if not (isinstance(self.roi_head, MAMBARoIHead)
@@ -113,7 +120,8 @@ class MAMBA(TwoStageDetector):
             raise ValueError('MAMBA training needs reference frames: inputs of shape (B, T >= 2, 3, H, W), got '
                              f'{tuple(clips.shape)}; set num_ref_frames in the train pipeline')
         x, instance_keys = self._aggregate_clips(clips, batch_data_samples)
-        losses, rpn_results_list = self._rpn_loss(x, batch_data_samples)
+        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
+        losses, rpn_results_list = rpn_loss_and_proposals(self.rpn_head, x, batch_data_samples, proposal_cfg)
         losses.update(self.roi_head.loss(x, rpn_results_list, batch_data_samples, instance_keys=instance_keys))
         return losses
 
@@ -134,54 +142,12 @@ class MAMBA(TwoStageDetector):
             references = clip_feats[1:] if len(clip_feats) > 1 else clip_feats[:1]
             num_keys = self.pixel_level.train_cfg['num_keys'] if self.pixel_level is not None else 0
             self_keys = self.instance_level is not None and self.instance_level.self_keys
-            key_map, refs = self._aggregate_with_references(clip_feats[0], references, data_sample.metainfo,
-                                                            num_pixel_keys=num_keys, self_keys=self_keys)
+            key_map, refs = aggregate_with_references(self, clip_feats[0], references, data_sample.metainfo,
+                                                      num_pixel_keys=num_keys, self_keys=self_keys)
             maps.append(key_map)
             rows.append(refs.instance_rows)
         keys = None if self.instance_level is None else self.instance_level.keys_from_rows(rows)
         return (torch.stack(maps), ), keys
-
-    def _aggregate_with_references(self, key_map: Tensor, references: Tensor, meta: dict, *, num_pixel_keys: int,
-                                   self_keys: bool) -> Tuple[Tensor, References]:
-        """The (C, h, w) key map enhanced by pixels of the (N, C, h, w) references, and the keys
-        they give; with both levels the references are pixel-enhanced too (each by the other
-        references' pixels) before their top-K proposals become instance rows, as every frame's
-        map is before it writes the instance memory. ``self_keys`` adds the key frame's rows."""
-        pixel_rows = pixel_index = None
-        if self.pixel_level is not None and not self.pixel_level.skips_clip():
-            pixel_rows, pixel_index = self.pixel_level.keys_from_references(references, num_pixel_keys)
-            key_map = self.pixel_level.enhance(key_map, pixel_rows)
-            if self.instance_level is not None:
-                references = self.pixel_level.enhance_references(references, pixel_rows, pixel_index)
-        instance_rows = proposals = None
-        if self.instance_level is not None and not self.instance_level.drops_clip_keys():
-            sources = torch.cat([references, key_map[None]]) if self_keys else references
-            instance_rows, proposals = self._proposal_rows(sources, meta)
-        return key_map, References(pixel_rows, pixel_index, instance_rows, proposals)
-
-    def _proposal_rows(self, maps: Tensor, meta: dict) -> Tuple[List[Tensor], InstanceData]:
-        """Raw instance rows of the top-K proposals of N maps (N, C, h, w): per FC level
-        (N*K', C'), and those proposals (bboxes, scores, ``image`` index)."""
-        with torch.no_grad():  # boxes only: the rows' gradients flow through the RoI features
-            outs = self.rpn_head((maps, ))
-        proposals = self.rpn_head.predict_by_feat(*outs, batch_img_metas=[meta] * len(maps), cfg=self.test_cfg.rpn,
-                                                  rescale=False)
-        proposals = [p[:self.instance_level.proposals_per_frame] for p in proposals]
-        per_image = self.roi_head.embed_proposals((maps, ), [p.bboxes.detach() for p in proposals])
-        for index, p in enumerate(proposals):
-            p.image = torch.full_like(p.labels, index)
-        return [torch.cat(level) for level in zip(*per_image)], InstanceData.cat(proposals)
-
-    def _rpn_loss(self, x: Tuple[Tensor], batch_data_samples: SampleList) -> Tuple[dict, list]:
-        """RPN losses (class-agnostic gts) and its proposals, as :class:`TwoStageDetector`."""
-        proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
-        rpn_data_samples = copy.deepcopy(batch_data_samples)
-        for data_sample in rpn_data_samples:
-            data_sample.gt_instances.labels = torch.zeros_like(data_sample.gt_instances.labels)
-        rpn_losses, rpn_results_list = self.rpn_head.loss_and_predict(x, rpn_data_samples, proposal_cfg=proposal_cfg)
-        rpn_losses = {(key if 'loss' not in key or 'rpn' in key else f'rpn_{key}'): value
-                      for key, value in rpn_losses.items()}
-        return rpn_losses, rpn_results_list
 
     # ------------------------------------------------------------------- test
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList, rescale: bool = True) -> SampleList:
@@ -199,20 +165,27 @@ class MAMBA(TwoStageDetector):
         self._follow_video(meta.get('video_id'))
         feats = self.extract_feat(clip)[0]  # (T, C, h, w)
         raw, refs = feats[0], None
-        if len(feats) > 1:  # explicit references; the key frame joins them as the last one
+        if len(feats) > 1 and self.pixel_level is not None and self.pixel_level.references_fill == 'detections':
+            start_from_references(self, feats, data_sample)  # the references are initial frames
+        elif len(feats) > 1:  # explicit keys; the key frame joins the references as the last one
             num_keys = self.pixel_level.memory.key_set_size if self.pixel_level is not None else 0
-            x, refs = self._aggregate_with_references(raw, torch.cat([feats[1:], feats[:1]]), meta,
-                                                      num_pixel_keys=num_keys, self_keys=False)
+            x, refs = aggregate_with_references(self, raw, torch.cat([feats[1:], feats[:1]]), meta,
+                                                num_pixel_keys=num_keys, self_keys=False)
             refs = refs._replace(frame_ids=reference_frame_ids(meta, len(feats) - 1))
-        else:
+        if refs is None:
             x = raw if self.pixel_level is None else self.pixel_level.enhance(raw, self.pixel_level.keys(raw))
+        detected = self.detect(x, data_sample, rescale, refs)
+        self._update_levels(meta, raw, x, detected, refs, rescale)
+        return detected.detections
+
+    def detect(self, x: Tensor, data_sample: DetDataSample, rescale: bool,
+               refs: Optional[References] = None) -> Detected:
+        """RPN, instance keys and RoI head on one (C, h, w) map; writes nothing."""
         proposals = self.rpn_head.predict((x[None], ), [data_sample], rescale=False)
         top = proposals[0][:self.instance_level.proposals_per_frame] if self.instance_level is not None else None
         instance_keys, rows = self._instance_keys(x, top, refs)
         detections = self.roi_head.predict((x[None], ), proposals, [data_sample], rescale, instance_keys)[0]
-        self._update_pixel_level(meta, raw, detections, refs, rescale)
-        self._update_instance_level(meta, x, top, rows, instance_keys, refs)
-        return detections
+        return Detected(detections, top, rows, instance_keys)
 
     def _instance_keys(self, x: Tensor, top: Optional[InstanceData],
                        refs: Optional[References]) -> Tuple[Optional[InstanceKeys], Optional[List[Tensor]]]:
@@ -222,35 +195,39 @@ class MAMBA(TwoStageDetector):
             return None, None
         if refs is not None:
             return self.instance_level.keys_from_rows([refs.instance_rows]), None
-        rows = self.roi_head.embed_proposals((x[None], ), [top.bboxes])[0] if self.instance_level.needs_frame_rows else None
+        rows = None
+        if self.instance_level.needs_frame_rows:
+            rows = self.roi_head.embed_proposals((x[None], ), [top.bboxes])[0]
         return self.instance_level.keys(rows), rows
 
-    def _update_pixel_level(self, meta: dict, raw: Tensor, detections: InstanceData,
-                            refs: Optional[References], rescale: bool) -> None:
-        """The pixel level writes the frame's map ``raw`` (C, h, w) at its detections."""
-        if self.pixel_level is None:
-            return
-        boxes = detections.bboxes
-        if rescale:  # back to the resized image the map was computed on
-            boxes = boxes * boxes.new_tensor(meta['scale_factor']).repeat(2)
-        pixel_refs = None
-        if refs is not None and refs.pixel_rows is not None:
-            pixel_refs = PixelReferences(refs.pixel_rows, refs.frame_ids.to(refs.pixel_index)[refs.pixel_index])
-        self.pixel_level.update(raw, boxes, detections.scores, meta.get('frame_id', -1), pixel_refs)
-
-    def _update_instance_level(self, meta: dict, x: Tensor, top: Optional[InstanceData], rows: Optional[List[Tensor]],
-                               instance_keys: Optional[InstanceKeys], refs: Optional[References]) -> None:
-        """The instance level writes the frame's top-K rows (or the references' rows)."""
+    def _update_levels(self, meta: dict, raw: Tensor, x: Tensor, detected: Detected, refs: Optional[References],
+                       rescale: bool) -> None:
+        """Both levels write the frame: the pixel level pixels of its map before (``raw``) or after
+        (``x``) its GEO, both (C, h, w), at its detections; the instance level its top-K rows
+        (explicit references: theirs, in place of what the memories held)."""
+        frame_id = meta.get('frame_id', -1)
+        if self.pixel_level is not None:
+            boxes = detected.detections.bboxes
+            if rescale:  # back to the resized image the map was computed on
+                boxes = boxes * boxes.new_tensor(meta['scale_factor']).repeat(2)
+            pixel_refs = None if refs is None or refs.pixel_rows is None else PixelReferences(
+                refs.pixel_rows, refs.frame_ids.to(refs.pixel_index)[refs.pixel_index])
+            self.pixel_level.update(raw, x, boxes, detected.detections.scores, frame_id, pixel_refs)
         if self.instance_level is None:
             return
         if refs is not None:
             frame_ids = refs.frame_ids.to(refs.proposals.image.device)[refs.proposals.image]
             self.instance_level.update(refs.instance_rows, refs.proposals.scores, frame_ids, replace=True)
             return
+        rows, top = detected.rows, detected.top
         if self.instance_level.memory_features == 'enhanced' and not self.instance_level.is_empty:
-            rows = self.roi_head.embed_proposals((x[None], ), [top.bboxes], instance_keys)[0]
-        frame_ids = torch.full_like(top.scores, meta.get('frame_id', -1), dtype=torch.long)
-        self.instance_level.update(rows, top.scores, frame_ids)
+            rows = self.roi_head.embed_proposals((x[None], ), [top.bboxes], detected.instance_keys)[0]
+        self.instance_level.update(rows, top.scores, torch.full_like(top.scores, frame_id, dtype=torch.long))
+
+
+def _forget_memories(model: MAMBA, *args) -> None:
+    """Loading weights empties the memories: their rows and projections came from other weights."""
+    model.reset_memory()
 
 
 def _build_level(cfg: dict, default_type: str, **default_args):

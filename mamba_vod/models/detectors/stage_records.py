@@ -1,4 +1,5 @@
-"""What a clip brings to the detector: its frames, and the keys of its explicit references.
+"""What MAMBA's stages hand each other: a clip's frames, the keys of its explicit references,
+and what the detection of a map found.
 
 Shape shorthand: B clips, T frames of a clip (index 0 the key frame, 1.. its references),
 N reference maps, k pixel keys, C channels of the map, K proposals per reference, C' channels
@@ -10,6 +11,8 @@ import torch
 from mmengine.structures import InstanceData
 from torch import Tensor
 
+from ..levels import InstanceKeys
+
 
 class References(NamedTuple):
     """Keys taken from N explicit reference maps (fields None where a level is off or skipped)."""
@@ -18,6 +21,14 @@ class References(NamedTuple):
     instance_rows: Optional[List[Tensor]]  # per FC level (N*K, C'), raw rows r_i
     proposals: Optional[InstanceData]  # their proposals: scores, ``image`` (the reference of each)
     frame_ids: Optional[Tensor] = None  # (N,) frame id of each reference (test time)
+
+
+class Detected(NamedTuple):
+    """What :meth:`MAMBA.detect` found on a map."""
+    detections: InstanceData  # bboxes, scores, labels
+    top: Optional[InstanceData]  # the top-K proposals (with an instance level)
+    rows: Optional[List[Tensor]]  # their raw rows per FC level (K, C'), when the instance level reads them
+    instance_keys: Optional[InstanceKeys]
 
 
 def reference_frame_ids(meta: dict, num_refs: int) -> Tensor:

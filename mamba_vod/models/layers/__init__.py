@@ -1,4 +1,4 @@
 """Layers of mamba_vod's models: :class:`GEO`, the attention over the memory bank."""
-from .geo import GEO
+from .geo import GEO, ProjectedKeys
 
-__all__ = ['GEO']
+__all__ = ['GEO', 'ProjectedKeys']

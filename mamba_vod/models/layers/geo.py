@@ -14,15 +14,33 @@ values of d dims, and GEO becomes ordinary multi-head attention (what :meth:`GEO
 SELSA form (``value_projection=True``, the authors' released aggregator): values are
 ``value_proj(K)`` split into heads of d, the merged heads go through ``output_proj``; output
 ``Q + output_proj(concat)``.
+
+Keys projected once (inference over a memory): :meth:`GEO.project_keys` gives a key row's
+projections (k, folded v); a memory keeps them beside the row, and :meth:`GEO.forward` takes
+them as :class:`ProjectedKeys` instead of raw keys, so a frame projects only its queries. With
+an ``index`` the key set is those slots of the memory's projection rows, read by
+:func:`mamba_vod.ops.geo_attention_gather` without copying the key set out first (a fused
+kernel with ``backend='triton'``).
 """
-from typing import Tuple
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from mamba_vod.ops import BACKENDS, geo_attention
+from mamba_vod.ops import BACKENDS, geo_attention, geo_attention_gather
 from mamba_vod.registry import MODELS
+
+
+class ProjectedKeys(NamedTuple):
+    """Keys already through a GEO's key and value projections (:meth:`GEO.project_keys`).
+
+    keys (M, C) and values (M, C) rows; ``index`` (Nk,) the slots that form the key set, or None
+    for all M rows.
+    """
+    keys: torch.Tensor
+    values: torch.Tensor
+    index: Optional[torch.Tensor] = None
 
 
 @MODELS.register_module()
@@ -76,25 +94,48 @@ class GEO(nn.Module):
         return (f'channels={self.channels}, num_heads={self.num_heads}, '
                 f'value_projection={self.value_projection}, backend={self.backend!r}')
 
-    def forward(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
-        """Enhance ``query`` (Nq, C) or (B, Nq, C) with ``keys`` (Nk, C) or (B, Nk, C), Nk >= 1.
+    def project_keys(self, keys: torch.Tensor) -> ProjectedKeys:
+        """The key and (folded, per-head) value projections of key rows (N, C), each (N, C)."""
+        if self.value_projection:
+            return ProjectedKeys(self.key_proj(keys), self.value_proj(keys))
+        # head h's values: keys @ W_h^T, W_h = group_conv.weight[h*d:(h+1)*d, :, 0] (d, C)
+        return ProjectedKeys(self.key_proj(keys), F.linear(keys, self.group_conv.weight.squeeze(-1)))
+
+    def forward(self, query: torch.Tensor, keys: Union[torch.Tensor, ProjectedKeys]) -> torch.Tensor:
+        """Enhance ``query`` (Nq, C) or (B, Nq, C) with ``keys`` (Nk, C) or (B, Nk, C), Nk >= 1, or
+        with :class:`ProjectedKeys` (query (Nq, C) only).
 
         Returns ``query`` + aggregation, shaped like ``query``.
         """
+        if isinstance(keys, ProjectedKeys):
+            return self._forward_projected(query, keys)
         query_b, keys_b = self._as_batched(query, keys)
         q = self._split_heads(self.query_proj(query_b))  # (B, H, Nq, d)
-        k = self._split_heads(self.key_proj(keys_b))  # (B, H, Nk, d)
-        if self.value_projection:
-            v = self._split_heads(self.value_proj(keys_b))
-        else:
-            # head h's values: keys @ W_h^T, W_h = group_conv.weight[h*d:(h+1)*d, :, 0] (d, C)
-            v = self._split_heads(F.linear(keys_b, self.group_conv.weight.squeeze(-1)))
+        projected = self.project_keys(keys_b)
+        k, v = self._split_heads(projected.keys), self._split_heads(projected.values)  # (B, H, Nk, d)
         merged = self._merge_heads(geo_attention(q, k, v, backend=self.backend))  # (B, Nq, C)
         if self.value_projection:
             out = self.output_proj(merged)
         else:
             out = merged + self.group_conv.bias
         return (query_b + out).reshape(query.shape)
+
+    def _forward_projected(self, query: torch.Tensor, keys: ProjectedKeys) -> torch.Tensor:
+        """:meth:`forward` over projected keys, the key set ``keys.index`` (all rows when None)."""
+        if query.dim() != 2 or query.shape[-1] != self.channels:
+            raise ValueError(f'GEO: projected keys take queries of shape (Nq, {self.channels}), got '
+                             f'{tuple(query.shape)}')
+        index = keys.index
+        if index is None:
+            index = torch.arange(len(keys.keys), device=keys.keys.device)
+        q = self.query_proj(query)  # (Nq, C): heads side by side
+        if self.value_projection:
+            merged = geo_attention_gather(q, keys.keys, keys.values, index, num_heads=self.num_heads,
+                                          backend=self.backend)
+            return query + self.output_proj(merged)
+        # paper form: Q + merged heads + bias, the residual added where the heads are written
+        return geo_attention_gather(q, keys.keys, keys.values, index, num_heads=self.num_heads,
+                                    residual=query + self.group_conv.bias, backend=self.backend)
 
     def forward_literal(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """The formula as written, with the (Nq, Nk) attention matrices; same inputs and output as

@@ -23,6 +23,10 @@ The surface both levels share:
   aggregation, the kind of keys training uses) or, with ``memory_features='enhanced'``,
   the pre-ReLU enhanced y_i (the authors' released model); explicit references refill
   the memories with their rows.
+
+Keys projected once (``cache_keys``): at inference each memory keeps, beside every row written,
+its projections through the GEO of its FC level, and a frame's keys are slots of those
+projections (as the pixel level; :mod:`.key_cache`).
 """
 import copy
 import random
@@ -34,6 +38,7 @@ from torch import Tensor, nn
 from mamba_vod.registry import MODELS
 
 from .instance_keys import ImageKeys, InstanceKeys
+from .key_cache import cached_key_set, projections
 from .level_options import level_options
 
 MEMORY_FEATURES = ('raw', 'enhanced')
@@ -53,13 +58,14 @@ class InstanceLevel(nn.Module):
         self_keys: the key frame's own top-K rows join its keys (training: beside the
             references'; test: beside the memory's), as in RDN / MEGA's relation modules.
         memory_features: 'raw' or 'enhanced' (see the module docstring).
+        cache_keys: keep the projections of memory rows at inference (see the module docstring).
         train_cfg: ``key_dropout``, the probability that a training clip's key frame gets no
             instance keys (its box head runs single-frame).
     """
 
     def __init__(self, *, geo: dict, memory: Optional[dict] = None, num_fcs: int = 2,
                  proposals_per_frame: int = 75, self_keys: bool = False, memory_features: str = 'raw',
-                 train_cfg: Optional[dict] = None) -> None:
+                 cache_keys: bool = True, train_cfg: Optional[dict] = None) -> None:
         super().__init__()
         if memory_features not in MEMORY_FEATURES:
             raise ValueError(f'instance_level.memory_features must be one of {MEMORY_FEATURES}, '
@@ -74,6 +80,7 @@ class InstanceLevel(nn.Module):
         self.proposals_per_frame = proposals_per_frame
         self.self_keys = self_keys
         self.memory_features = memory_features
+        self.cache_keys = cache_keys
 
     def reset(self) -> None:
         """Empties the memories."""
@@ -100,9 +107,14 @@ class InstanceLevel(nn.Module):
         """
         if self.is_empty:
             return self.keys_from_rows([frame_rows])
-        keys = [memory.sample() for memory in self.memories]
-        if self.self_keys:
-            keys = [torch.cat([memory_rows, own]) for memory_rows, own in zip(keys, frame_rows)]
+        own = frame_rows if self.self_keys else [None] * len(self.memories)
+        keys = []
+        for geo, memory, rows in zip(self.geos, self.memories, own):
+            if memory.extras:
+                keys.append(cached_key_set(geo, memory, memory.sample_index(), rows))
+            else:
+                sampled = memory.sample()
+                keys.append(sampled if rows is None else torch.cat([sampled, rows]))
         return self.keys_from_rows([keys])
 
     def keys_from_rows(self, per_image: Sequence[ImageKeys]) -> InstanceKeys:
@@ -128,6 +140,6 @@ class InstanceLevel(nn.Module):
         """
         if replace:
             self.reset()
-        for memory, level_rows in zip(self.memories, rows):
-            memory.write(level_rows, scores, frame_ids)
-
+        for geo, memory, level_rows in zip(self.geos, self.memories, rows):
+            extras = projections(geo, level_rows) if self.cache_keys and not self.training else None
+            memory.write(level_rows, scores, frame_ids, extras=extras)

@@ -57,3 +57,23 @@ def pixels_in_boxes(feat: Tensor, boxes: Tensor, stride: float, per_box: int,
     owner, slot = (top_ranks >= 0).nonzero(as_tuple=True)
     cell = cell_index[owner, slot].to(feat.device)
     return feat.flatten(1)[:, cell].t(), owner
+
+
+def salient_pixels(feat: Tensor, num: int, generator: Optional[torch.Generator] = None) -> Tensor:
+    """Up to ``num`` random pixels among the salient ones of a map.
+
+    A pixel is salient when its share of a softmax over the map's pixels of the L2 norms
+    (divided by sqrt(C)) is above the mean share 1/(h*w): the rule of the authors' pixel memory.
+
+    Args:
+        feat: (C, h, w) map.
+    Returns:
+        features (k, C), k <= num.
+    """
+    channels = feat.shape[0]
+    flat = feat.flatten(1).t()  # (C, h, w) -> (h*w, C)
+    share = torch.softmax(flat.norm(dim=1) / channels ** 0.5, dim=0)
+    index = (share > 1.0 / len(flat)).nonzero(as_tuple=True)[0]
+    if len(index) > num:
+        index = index[random_permutation(len(index), feat.device, generator)[:num]]
+    return flat[index]

@@ -10,15 +10,15 @@ from .mamba_fixtures import build_tiny_mamba, make_clip, make_sample, preprocess
 
 
 def _spy_samples(bank, seen):
-    """Records the frame ids of every key set the detector draws from ``bank``."""
-    original = bank.sample_with_meta
+    """Records the frame ids of every key set the detector draws from ``bank`` (its slots)."""
+    original = bank.sample_index
 
-    def sample_with_meta(generator=None):
-        drawn = original(generator)
-        seen.append(drawn.frame_ids.clone())
-        return drawn
+    def sample_index(generator=None):
+        index = original(generator)
+        seen.append(bank.frame_ids[index].clone())
+        return index
 
-    bank.sample_with_meta = sample_with_meta
+    bank.sample_index = sample_index
 
 
 def _record_calls(module, seen):
@@ -90,7 +90,7 @@ def test_with_both_levels_instance_keys_come_from_pixel_enhanced_references():
 def test_instance_keys_hold_the_key_frames_own_top_proposals_with_self_keys(self_keys):
     """Training: the key frame's top-K proposals are keys beside the references'. Online test:
     beside the memory sample, the frame's own top-K proposals (the rows it then writes)."""
-    model = build_tiny_mamba(pixel_level=False, instance=dict(self_keys=self_keys))
+    model = build_tiny_mamba(pixel_level=False, instance=dict(self_keys=self_keys, cache_keys=False))  # rows as keys
     model.eval()
     calls = []
     _record_calls(model.roi_head.bbox_head, calls)
@@ -225,10 +225,12 @@ def test_pixel_memory_writes_detection_pixels_or_pixels_of_the_whole_frame(write
 
 
 @torch.no_grad()
-def test_a_clip_with_references_refills_the_memories_which_later_frames_then_read():
+@pytest.mark.parametrize('fill', ['pixels', 'detections'])
+def test_a_clip_with_references_refills_the_memories_which_later_frames_then_read(fill):
     """Frame 0 of the paper protocol: the data gives it 14 references; the model keeps no copy of
-    the protocol, it reads the clip."""
-    model = build_tiny_mamba()
+    the protocol, it reads the clip. 'pixels': random reference pixels are the key frame's keys;
+    'detections' (the authors'): each reference is detected and writes as a frame does."""
+    model = build_tiny_mamba(pixel=dict(references_fill=fill), test=dict(pixel=dict(score_thr=0.0)))
     model.eval()
     _predict(model, 20, video_id=2)  # something from before, of the same video
     refs = [round(i * 7 / 13) for i in range(14)]
@@ -236,7 +238,9 @@ def test_a_clip_with_references_refills_the_memories_which_later_frames_then_rea
     assert len(result.pred_instances) > 0
     spread = set(refs) | {0}  # the key frame is the last reference
     assert set(model.instance_level.memories[1].frame_ids.tolist()) == spread
-    assert set(model.pixel_level.memory.frame_ids.tolist()) <= spread
+    pixel_ids = set(model.pixel_level.memory.frame_ids.tolist())
+    assert pixel_ids <= spread and (fill == 'pixels' or pixel_ids == spread)  # every initial frame detected
+    assert model.pixel_level.carried is not None and len(result.pred_instances) <= 10  # one frame's detections
     drawn = []
     _spy_samples(model.instance_level.memories[0], drawn)
     _predict(model, 9, video_id=2)  # the same video: no reset, the references are read

@@ -59,7 +59,8 @@ def test_synthetic_mamba_has_the_baseline_backbone_data_and_budget():
     # the same optimiser; only the GEOs learn slower
     paramwise = mamba.optim_wrapper.pop('paramwise_cfg')
     assert mamba.optim_wrapper == baseline.optim_wrapper and 'paramwise_cfg' not in baseline.optim_wrapper
-    assert paramwise == dict(custom_keys={'pixel_level.geo': dict(lr_mult=0.1), 'instance_level.geos': dict(lr_mult=0.1)})
+    assert paramwise == dict(custom_keys={'pixel_level.geo': dict(lr_mult=0.1),
+                                          'instance_level.geos': dict(lr_mult=0.1)})
     for key in ('batch_size', 'num_workers'):
         assert mamba.train_dataloader[key] == baseline.train_dataloader[key], key
     for ours, theirs in zip(mamba.train_dataloader.dataset.datasets, baseline.train_dataloader.dataset.datasets):

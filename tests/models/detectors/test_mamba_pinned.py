@@ -38,8 +38,11 @@ PAPER_ORDER = [0] + random.Random(10).sample(range(1, VIDEO_LENGTH), VIDEO_LENGT
 
 def pinned_model_cfg() -> dict:
     """Both levels at a width whose weights fit a small file (ResNet-18 of base width 8)."""
-    cfg = tiny_model_cfg(pixel=dict(geo=dict(type='GEO', channels=32, num_heads=16)),
-                         instance=dict(geo=dict(type='GEO', channels=64, num_heads=16)),
+    # the pixel memory as it was when this was pinned: raw rows, no carried set, references' pixels;
+    # keys projected every frame (test_mamba.py compares the key cache with that)
+    cfg = tiny_model_cfg(pixel=dict(geo=dict(type='GEO', channels=32, num_heads=16), memory_rows='raw',
+                                    carried_keys=False, references_fill='pixels', cache_keys=False),
+                         instance=dict(geo=dict(type='GEO', channels=64, num_heads=16), cache_keys=False),
                          train=dict(pixel=dict(level_dropout=0.5)), test=dict(pixel=dict(score_thr=0.0,
                                                                                          pixels_per_detection=3)))
     cfg['backbone'].update(base_channels=8)

@@ -1,6 +1,6 @@
 import torch
 
-from mamba_vod.models.levels.pixel_sampling import pixels_in_boxes, sample_pixels
+from mamba_vod.models.levels.pixel_sampling import pixels_in_boxes, salient_pixels, sample_pixels
 
 
 def _coordinate_map(height=6, width=8):
@@ -30,3 +30,13 @@ def test_sample_pixels_counts_and_frames():
     assert torch.equal(frame, (rows[:, 0] >= 100).long())
     everything, _ = sample_pixels(feats, 1000)
     assert everything.shape == (96, 2)
+
+
+def test_salient_pixels_are_those_whose_norm_share_is_above_the_mean():
+    feat = torch.ones(4, 3, 3)
+    feat[:, 0, 0] = 3.0
+    feat[:, 2, 1] = 2.5
+    rows = salient_pixels(feat, 10)
+    assert sorted(rows[:, 0].tolist()) == [2.5, 3.0]
+    assert len(salient_pixels(feat, 1, torch.Generator().manual_seed(0))) == 1
+    assert len(salient_pixels(torch.ones(4, 3, 3), 10)) == 0  # all equal: none above the mean

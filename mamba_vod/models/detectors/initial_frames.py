@@ -1,0 +1,39 @@
+"""The authors' start of the offline protocol: explicit references are initial frames that fill
+both memories before the key frame reads them (``pixel_level.references_fill='detections'``).
+
+Shape shorthand: T frames of the clip (the key frame, then N = T - 1 references), C channels
+of the map, h x w the map.
+
+Each reference, and the key frame last, as in the 'pixels' fill, writes the instance memories
+with the raw rows of its top-K proposals; then each is detected on its raw map (no pixel GEO,
+the instance level reading those memories) and writes the pixel memory and carried set as a
+frame of raw rows does. The initial frames' detections are not output (``Duckduckgod/MAMBA``,
+``_init_memory``: 25 shuffled frames there, the data's 14 references here).
+"""
+import torch
+from mmdet.structures import DetDataSample
+from torch import Tensor
+
+from .reference_keys import proposal_rows
+from .stage_records import reference_frame_ids
+
+
+def start_from_references(detector, feats: Tensor, data_sample: DetDataSample) -> None:
+    """Empties ``detector``'s memories and fills them from the references.
+
+    Args:
+        detector: a :class:`MAMBA` with a pixel level.
+        feats: (T, C, h, w) the key frame's map, then its references'.
+        data_sample: the key frame's (``ref_frame_ids`` name the references).
+    """
+    meta = data_sample.metainfo
+    initial = torch.cat([feats[1:], feats[:1]])  # the key frame last
+    frame_ids = reference_frame_ids(meta, len(feats) - 1).tolist()
+    detector.pixel_level.reset()
+    if detector.instance_level is not None:
+        rows, proposals = proposal_rows(detector, initial, meta)
+        image_frame_ids = torch.tensor(frame_ids, device=proposals.image.device)[proposals.image]
+        detector.instance_level.update(rows, proposals.scores, image_frame_ids, replace=True)
+    for feat, frame_id in zip(initial, frame_ids):
+        detections = detector.detect(feat, data_sample, rescale=False).detections
+        detector.pixel_level.write_detections(feat, detections.bboxes, detections.scores, frame_id)

@@ -1,0 +1,46 @@
+"""Keys from explicit reference maps, one function for training and for frame 0 of the paper
+protocol with ``pixel_level.references_fill='pixels'``.
+
+Shape shorthand: N reference maps, C channels of the map, h x w the map, k pixel keys, K the
+top proposals of a map that become its rows, C' channels of the box head's FCs.
+"""
+from typing import List, Tuple
+
+import torch
+from mmengine.structures import InstanceData
+from torch import Tensor, nn
+
+from .stage_records import References
+
+
+def aggregate_with_references(detector: nn.Module, key_map: Tensor, references: Tensor, meta: dict, *,
+                              num_pixel_keys: int, self_keys: bool) -> Tuple[Tensor, References]:
+    """The (C, h, w) key map enhanced by pixels of the (N, C, h, w) references, and the keys
+    they give; with both levels the references are pixel-enhanced too (each by the other
+    references' pixels) before their top-K proposals become instance rows, as every frame's
+    map is before it writes the instance memory. ``self_keys`` adds the key frame's rows."""
+    pixel_rows = pixel_index = None
+    if detector.pixel_level is not None and not detector.pixel_level.skips_clip():
+        pixel_rows, pixel_index = detector.pixel_level.keys_from_references(references, num_pixel_keys)
+        key_map = detector.pixel_level.enhance(key_map, pixel_rows)
+        if detector.instance_level is not None:
+            references = detector.pixel_level.enhance_references(references, pixel_rows, pixel_index)
+    instance_rows = proposals = None
+    if detector.instance_level is not None and not detector.instance_level.drops_clip_keys():
+        sources = torch.cat([references, key_map[None]]) if self_keys else references
+        instance_rows, proposals = proposal_rows(detector, sources, meta)
+    return key_map, References(pixel_rows, pixel_index, instance_rows, proposals)
+
+
+def proposal_rows(detector: nn.Module, maps: Tensor, meta: dict) -> Tuple[List[Tensor], InstanceData]:
+    """Raw instance rows of the top-K proposals of N maps (N, C, h, w): per FC level
+    (N*K', C'), and those proposals (bboxes, scores, ``image`` index)."""
+    with torch.no_grad():  # boxes only: the rows' gradients flow through the RoI features
+        outs = detector.rpn_head((maps, ))
+    proposals = detector.rpn_head.predict_by_feat(*outs, batch_img_metas=[meta] * len(maps),
+                                                  cfg=detector.test_cfg.rpn, rescale=False)
+    proposals = [p[:detector.instance_level.proposals_per_frame] for p in proposals]
+    per_image = detector.roi_head.embed_proposals((maps, ), [p.bboxes.detach() for p in proposals])
+    for index, p in enumerate(proposals):
+        p.image = torch.full_like(p.labels, index)
+    return [torch.cat(level) for level in zip(*per_image)], InstanceData.cat(proposals)
