@@ -1,7 +1,7 @@
 """Detect objects live from a camera, an RTSP/HTTP stream or a file.
 
     python demo/webcam_demo.py CONFIG [--checkpoint C] --source 0|URL|FILE [--out OUT.mp4]
-        [--no-show] [--max-frames N] [--retries N]
+        [--no-show] [--max-frames N] [--retries N] [--allow-partial]
 
 Frames are processed as they arrive; when the model is slower than the source,
 stale frames are dropped (and counted) so the output stays current (a file
@@ -9,14 +9,14 @@ source is replayed at its own fps, like a camera). A lost connection is retried
 with exponential back-off --retries times, then the demo ends with the recording
 finalised (it holds the processed frames at the source's fps, so it plays faster than
 real time where frames were dropped). --max-frames, q/Esc in the window, Ctrl-C and SIGTERM stop it
-cleanly. Exit status: see mamba_vod/apis/demo_cli.py (0 ok, 1 bad input,
+cleanly. Exit status: see mamba_vod/streaming/demo_cli.py (0 ok, 1 bad input,
 3 source lost).
 """
 import argparse
 import sys
 
-from mamba_vod.apis import FrameSource
-from mamba_vod.apis.demo_cli import add_model_arguments, run_demo
+from mamba_vod.streaming import FrameSource
+from mamba_vod.streaming.demo_cli import add_model_arguments, run_demo
 
 
 def parse_args(argv=None) -> argparse.Namespace:

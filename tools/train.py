@@ -5,7 +5,7 @@ import argparse
 from mmengine.runner import Runner
 
 from mamba_vod.engine import train_config  # importing mamba_vod prepares mmcv/mmdet
-from mamba_vod.engine.cli import add_run_arguments, parse_run_arguments
+from mamba_vod.engine.cli import RUN_ERRORS, add_run_arguments, parse_run_arguments, user_errors
 
 
 def parse_args(argv=None):
@@ -13,7 +13,8 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file')
     parser.add_argument('--work-dir', help='where logs and checkpoints go (default ./work_dirs/<config>)')
     parser.add_argument('--resume', nargs='?', const='auto', metavar='CKPT',
-                        help='resume from CKPT, or from the latest checkpoint in the work dir when no CKPT')
+                        help='resume from CKPT (a path or URL), or from the latest checkpoint in the work dir '
+                             'when no CKPT')
     parser.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU)')
     parser.add_argument('--auto-scale-lr', action='store_true',
                         help='scale the lr to the total batch size (auto_scale_lr.base_batch_size)')
@@ -22,11 +23,15 @@ def parse_args(argv=None):
 
 
 def main(argv=None):
+    """Trains; a user error (missing file, bad config or checkpoint, unwritable work dir) ends
+    with one line on stderr and exit status 1."""
     args = parse_args(argv)
-    cfg = train_config(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
-                       auto_scale_lr=args.auto_scale_lr, cfg_options=args.cfg_options, launcher=args.launcher)
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    with user_errors():
+        cfg = train_config(args.config, work_dir=args.work_dir, resume=args.resume, amp=args.amp,
+                           auto_scale_lr=args.auto_scale_lr, cfg_options=args.cfg_options, launcher=args.launcher)
+        runner = Runner.from_cfg(cfg)
+    with user_errors(RUN_ERRORS):
+        runner.train()
     return runner
 
 

@@ -1,5 +1,5 @@
 # MAMBA ResNeXt-101 64x4d DC5 (pixel + instance level).
-# Needs torchvision's ImageNet weights checkpoints/resnext101_64x4d-173b62eb.pth.
+# Backbone: OpenMMLab's ImageNet ResNeXt-101 64x4d (open-mmlab://resnext101_64x4d, cached by torch hub).
 _base_ = './mamba_r50-dc5_8xb1-6e_imagenetvid.py'
 
 model = dict(

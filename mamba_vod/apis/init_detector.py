@@ -1,10 +1,12 @@
 """Builds a detector from a config for inference (single-frame mmdet detectors and MAMBA).
 
-Mirrors ``mmdet.apis.init_detector``, with two differences: the model is built in
-the config's scope (``mamba_vod`` by default), and without a checkpoint the model
-keeps random weights and says so, so the streaming plumbing can be tried before
-any training. Class names come from the checkpoint's ``meta.dataset_meta`` when it
-has them, else from the test dataset of the config.
+Mirrors ``mmdet.apis.init_detector``, with three differences: the model is built in
+the config's scope (``mamba_vod`` by default); without a checkpoint the model keeps
+random weights and says so, so the streaming plumbing can be tried before any
+training; and a checkpoint that leaves model tensors untrained (another model's
+weights, another number of classes) is refused unless ``allow_partial``. Class names
+come from the checkpoint's ``meta.dataset_meta`` when it has them, else from the
+test dataset of the config.
 """
 import warnings
 from pathlib import Path
@@ -13,9 +15,8 @@ from typing import Optional, Union
 import torch.nn as nn
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import load_checkpoint
 
-from mamba_vod.engine import load_config
+from mamba_vod.engine import load_config, load_weights
 from mamba_vod.registry import DATASETS, MODELS
 
 ConfigLike = Union[str, Path, Config]
@@ -55,20 +56,27 @@ def _num_classes(cfg: Config) -> Optional[int]:
 def init_detector(config: ConfigLike,
                   checkpoint: Optional[str] = None,
                   device: str = 'cpu',
-                  cfg_options: Optional[dict] = None) -> nn.Module:
+                  cfg_options: Optional[dict] = None,
+                  *,
+                  allow_partial: bool = False) -> nn.Module:
     """Builds the detector of ``config`` in eval mode on ``device``.
 
     Args:
         config: config file path or :class:`Config` (not modified).
-        checkpoint: weights loaded with mmengine's ``load_checkpoint`` (which in
-            mamba_vod loads with ``weights_only=True``). ``None`` keeps random
-            weights and warns.
+        checkpoint: weights: a file, an ``http(s)://`` URL or a URI such as
+            ``torchvision://`` (downloaded once into the torch hub cache), always read
+            with ``weights_only=True``. ``None`` keeps random weights and warns.
         device: e.g. ``'cpu'``, ``'cuda'``, ``'cuda:1'``.
         cfg_options: ``key.sub=value`` overrides merged into the config.
+        allow_partial: accept a checkpoint that leaves model tensors untrained
+            (missing from it, or of another shape); they keep their random values.
 
     Returns:
         The model, with ``model.cfg`` (the merged config) and
         ``model.dataset_meta`` (``{'classes': (...)}``) set.
+
+    Raises:
+        CheckpointMismatchError: the checkpoint does not fit the model and not ``allow_partial``.
     """
     cfg = load_config(config, cfg_options)
     # Pretrained backbone files are a training concern; the checkpoint (or nothing) gives the weights.
@@ -82,7 +90,7 @@ def init_detector(config: ConfigLike,
         warnings.warn('no checkpoint given: the detector has random weights, so its detections are '
                       'meaningless (use this only to try the plumbing)')
     else:
-        loaded = load_checkpoint(model, checkpoint, map_location='cpu')
+        loaded = load_weights(model, checkpoint, allow_partial=allow_partial)
         checkpoint_meta = loaded.get('meta', {}) if isinstance(loaded, dict) else {}
     model.dataset_meta = _dataset_meta(cfg, checkpoint_meta, _num_classes(cfg))
     model.cfg = cfg

@@ -18,7 +18,8 @@ from mmdet.structures import DetDataSample
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
 
-from .frame_source import FrameSource
+from mamba_vod.streaming.frame_source import FrameSource
+
 from .init_detector import ConfigLike, init_detector
 from .stream_pipeline import build_stream_pipeline
 
@@ -40,9 +41,13 @@ class StreamingDetector:
     Args:
         config: config path or :class:`mmengine.Config`; its
             ``test_dataloader.dataset.pipeline`` preprocesses each frame.
-        checkpoint: weights file; ``None`` gives random weights (with a warning).
+        checkpoint: weights: a file, an ``http(s)://`` URL or a URI such as
+            ``torchvision://`` (see :func:`init_detector`); ``None`` gives random weights
+            (with a warning).
         device: torch device of the model.
         cfg_options: overrides merged into the config.
+        allow_partial: accept a checkpoint that leaves parameters of the model
+            untrained (refused by default; see :func:`init_detector`).
 
     Example:
         >>> detector = StreamingDetector('configs/synthetic/mamba_r18-dc5_synthetic.py', 'ckpt.pth')
@@ -55,16 +60,18 @@ class StreamingDetector:
                  checkpoint: Optional[str] = None,
                  device: str = 'cpu',
                  *,
-                 cfg_options: Optional[dict] = None) -> None:
-        self.model = init_detector(config, checkpoint, device=device, cfg_options=cfg_options)
+                 cfg_options: Optional[dict] = None,
+                 allow_partial: bool = False) -> None:
+        self.model = init_detector(config, checkpoint, device=device, cfg_options=cfg_options,
+                                   allow_partial=allow_partial)
         self.cfg = self.model.cfg
         self.pipeline = build_stream_pipeline(self.cfg)
         self.has_memory = callable(getattr(self.model, 'reset_memory', None))
-        if getattr(self.model, 'test_mode', 'online') != 'online':
+        protocol = self.cfg.get('test_dataloader', {}).get('dataset', {}).get('test_protocol')
+        if protocol not in (None, 'online'):
             # A stream only has past frames; the 'paper' protocol needs the whole video up front.
-            print_log(f"the config's test_mode '{self.model.test_mode}' is replaced by 'online' for streaming",
-                      logger='current', level=logging.WARNING)
-            self.model.test_mode = 'online'
+            print_log(f"the config tests with the '{protocol}' protocol; a stream is detected online (past frames "
+                      'only)', logger='current', level=logging.WARNING)
         self.video_id = 0
         self.frame_id = 0
         self.frames_total = 0

@@ -1,26 +1,40 @@
-"""Checkpoint loading with ``weights_only=True`` on torch >= 2.6.
+"""Checkpoint deserialisation with ``weights_only=True`` on torch >= 2.6: the one safe load.
 
 mmengine 0.10 calls ``torch.load`` without ``weights_only``; since torch 2.6 that
 means ``weights_only=True``, and mmengine's own checkpoints (which pickle its
 ``HistoryBuffer`` and numpy values) no longer load. Instead of turning the
 protection off, this module allow-lists exactly the types mmengine and mamba_vod
-write, and replaces mmengine's local-file loader with one that always passes
-``weights_only=True`` and turns a refused pickle into a clear error.
+write, and every checkpoint mamba_vod reads, from any source (local file, URL,
+``torchvision://`` ...: :mod:`.checkpoint_sources`), ends in :func:`safe_load`.
 
 A pickle that would run code (``os.system``, ``eval``, any type not listed) is
-refused before anything of it runs.
+refused before anything of it runs. A file that is not a checkpoint at all (empty,
+text, an HTML error page, cut short) gets an error that says so, not a pickle error.
 """
+import io
 import os.path as osp
 import pickle
+from typing import BinaryIO, Union
 
 import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
-from mmengine.runner import CheckpointLoader
+
+# torch.save writes a zip archive; its legacy format (and plain pickles) start with PROTO.
+_ZIP_MAGIC = b'PK\x03\x04'
+_PICKLE_PROTO = b'\x80'
 
 
-class UnsafeCheckpointError(RuntimeError):
+class CheckpointError(RuntimeError):
+    """A checkpoint that cannot be used; the message names it and says what to do."""
+
+
+class UnsafeCheckpointError(CheckpointError):
     """The checkpoint's pickle names an object outside the allow-list."""
+
+
+class InvalidCheckpointError(CheckpointError):
+    """The file is not a checkpoint torch.save wrote: empty, cut short, or another kind of file."""
 
 
 class CheckpointNotFoundError(FileNotFoundError):
@@ -60,32 +74,82 @@ def safe_globals() -> list:
     ]
 
 
+def _check_header(head: bytes, name: str) -> None:
+    """Refuses what cannot be a torch.save file, by its first bytes."""
+    if not head:
+        raise InvalidCheckpointError(
+            f"checkpoint '{name}' is empty (0 bytes): a download or a save was cut short; "
+            'delete it and download or save it again')
+    if not head.startswith((_ZIP_MAGIC, _PICKLE_PROTO)):
+        preview = head[:24].decode('ascii', 'replace')
+        raise InvalidCheckpointError(
+            f"'{name}' is not a PyTorch checkpoint (it starts with {preview!r}, not with the bytes "
+            'torch.save writes); pass the .pth file itself (a download that saved an error page '
+            'gives such a file)')
+
+
+def _refusal(error: Exception, name: str) -> CheckpointError:
+    """The error to raise for a failed weights-only load of ``name``."""
+    if isinstance(error, pickle.UnpicklingError):
+        reason = [part.strip() for part in str(error).split('\n\n') if part.strip()]
+        detail = next((part for part in reason if 'GLOBAL' in part), reason[-1] if reason else '')
+        return UnsafeCheckpointError(
+            f"refused to load checkpoint '{name}': its pickle names objects that are not "
+            f'allow-listed, and loading it could run code ({detail}). If you trust the file, '
+            'load it once with torch.load(..., weights_only=False) and re-save its state_dict.')
+    return InvalidCheckpointError(
+        f"checkpoint '{name}' is damaged or cut short ({type(error).__name__}: "
+        f"{str(error).splitlines()[0] if str(error) else 'unexpected end of file'}); "
+        'download or save it again')
+
+
+def safe_load(source: Union[str, BinaryIO], name: str, map_location=None):
+    """``torch.load(source, weights_only=True)`` with errors that say what to do.
+
+    Args:
+        source: a file path or a binary file object (positioned at the start).
+        name: how the error messages name the checkpoint (a path or URL).
+
+    Raises:
+        InvalidCheckpointError: empty, cut short, or not a torch.save file.
+        UnsafeCheckpointError: the pickle names an object outside the allow-list.
+    """
+    if isinstance(source, str):
+        with open(source, 'rb') as file:
+            head = file.read(64)
+    else:
+        head = source.read(64)
+        source.seek(0)
+    _check_header(head, name)
+    try:
+        return torch.load(source, map_location=map_location, weights_only=True)
+    except (pickle.UnpicklingError, EOFError, RuntimeError, KeyError, ValueError) as error:
+        raise _refusal(error, name) from None
+
+
 def load_checkpoint_file(filename: str, map_location=None):
-    """``torch.load(filename, weights_only=True)`` with errors that say what to do.
+    """:func:`safe_load` of a local file.
 
     Raises:
         CheckpointNotFoundError: the file does not exist.
-        UnsafeCheckpointError: the pickle names an object outside the allow-list.
+        InvalidCheckpointError, UnsafeCheckpointError: see :func:`safe_load`.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise CheckpointNotFoundError(
-            f"checkpoint file '{filename}' not found. mamba_vod never downloads weights: put the "
-            'file at that path (ImageNet backbones: torchvision\'s weights, e.g. resnet50-0676ba61.pth '
-            'from download.pytorch.org/models/), or change the path in the config '
-            '(e.g. --cfg-options model.backbone.init_cfg=None to train the backbone from scratch).')
-    try:
-        return torch.load(filename, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as error:
-        reason = str(error).split('\n\n')[0].strip()
-        raise UnsafeCheckpointError(
-            f"refused to load checkpoint '{filename}': its pickle names objects that are not "
-            f'allow-listed, and loading it could run code ({reason}). If you trust the file, '
-            'load it once with torch.load(..., weights_only=False) and re-save its state_dict.') from None
+            f"checkpoint file '{filename}' not found; check the path, or name the weights by URL "
+            '(https://..., torchvision://resnet50, open-mmlab://...: downloaded once into the torch '
+            'hub cache), or leave them out (--cfg-options model.backbone.init_cfg=None trains the '
+            'backbone from scratch)')
+    return safe_load(filename, filename, map_location)
 
 
-def install_safe_checkpoint_loading() -> None:
-    """Allow-lists mmengine's checkpoint types and routes local loads through
-    :func:`load_checkpoint_file`. Idempotent."""
+def load_checkpoint_bytes(data: bytes, name: str, map_location=None):
+    """:func:`safe_load` of a checkpoint held in memory (e.g. read from object storage)."""
+    with io.BytesIO(data) as buffer:
+        return safe_load(buffer, name, map_location)
+
+
+def allow_checkpoint_types() -> None:
+    """Allow-lists mmengine's checkpoint types for ``weights_only`` loads. Idempotent."""
     torch.serialization.add_safe_globals(safe_globals())
-    CheckpointLoader.register_scheme(prefixes='', loader=load_checkpoint_file, force=True)

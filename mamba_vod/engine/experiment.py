@@ -6,13 +6,13 @@ run is resumable: a finished training is found by its ``last_checkpoint`` file a
 reused unless ``force``.
 """
 import json
-import os
 import os.path as osp
 from typing import Any, Optional
 
 from mmengine.config import Config
 from mmengine.runner import Runner
 
+from mamba_vod.utils import atomic_open
 from .run_config import load_config, test_config, train_config
 
 
@@ -114,9 +114,6 @@ def evaluate(config: str, checkpoint: str, work_dir: str, *, data_root: Optional
         cfg = rebase_paths(cfg, *data_root)
     metrics = Runner.from_cfg(test_config(cfg, checkpoint, work_dir=work_dir, out=out, protocol=protocol)).test()
     metrics = {key: float(value) for key, value in metrics.items()}
-    os.makedirs(work_dir, exist_ok=True)
-    tmp = metrics_file + '.tmp'
-    with open(tmp, 'w') as f:
+    with atomic_open(metrics_file, 'w') as f:
         json.dump(metrics, f, indent=2)
-    os.replace(tmp, metrics_file)
     return metrics

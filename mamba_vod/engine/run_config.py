@@ -11,19 +11,33 @@ from typing import Optional, Sequence, Union
 import torch
 from mmengine.config import Config
 
+from mamba_vod.compat import CheckpointNotFoundError
+from mamba_vod.utils import check_output_path
+from .checkpoint_fit import check_checkpoint_fit, report_untrained_parts
+from .config_keys import warn_misspelt_keys
 from .test_protocol import apply_test_protocol
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
+def check_checkpoint_source(checkpoint: str, what: str = 'checkpoint') -> None:
+    """Raises :class:`CheckpointNotFoundError` for a local ``checkpoint`` path that does not exist.
+    URLs and URIs (``https://``, ``torchvision://`` ...) pass: they are fetched when loaded."""
+    if '://' not in checkpoint and not osp.isfile(osp.expanduser(checkpoint)):
+        raise CheckpointNotFoundError(f"{what} '{checkpoint}' not found; give the path of a checkpoint file, "
+                                      'or a URL (https://...)')
+
+
 def load_config(config: Union[str, Path, Config], cfg_options: Optional[dict] = None) -> Config:
     """Reads ``config`` (a path, or a :class:`Config`, copied) and merges ``cfg_options``
-    (``{'a.b': value}``) into it."""
+    (``{'a.b': value}``) into it. A top-level key of the file that looks like a misspelt runner
+    key (``defualt_hooks``) is warned about."""
     if isinstance(config, (str, Path)):
         if not Path(config).is_file():
             raise FileNotFoundError(f"config file '{config}' does not exist; pass the path of a "
                                     'config such as configs/synthetic/mamba_r18-dc5_synthetic.py')
         cfg = Config.fromfile(str(config))
+        warn_misspelt_keys(cfg, f"config '{config}'")
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)
     else:
@@ -63,9 +77,12 @@ def train_config(config: Union[str, Config], *, work_dir: Optional[str] = None, 
 
     Args:
         resume: None (no resume), ``'auto'`` (the latest checkpoint in the work
-            dir) or a checkpoint path.
+            dir) or a checkpoint (path or URL).
         amp: train with automatic mixed precision (needs a GPU).
         auto_scale_lr: scale the lr by total batch / ``auto_scale_lr.base_batch_size``.
+
+    A ``load_from`` checkpoint (not a resume) is loaded leniently, as mmdet does; the parts of
+    the model it leaves to their initialisation are logged here.
     """
     if launcher not in LAUNCHERS:
         raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
@@ -84,6 +101,9 @@ def train_config(config: Union[str, Config], *, work_dir: Optional[str] = None, 
         cfg.resume, cfg.load_from = True, None
     elif resume is not None:
         cfg.resume, cfg.load_from = True, resume
+    if cfg.get('load_from'):
+        check_checkpoint_source(cfg.load_from, 'resume checkpoint' if cfg.get('resume') else 'load_from')
+        report_untrained_parts(cfg)
     return cfg
 
 
@@ -94,19 +114,24 @@ def _vid_metrics(evaluator) -> Sequence[dict]:
 
 def test_config(config: Union[str, Config], checkpoint: str, *, work_dir: Optional[str] = None,
                 out: Optional[str] = None, cfg_options: Optional[dict] = None,
-                launcher: str = 'none', protocol: Optional[str] = None) -> Config:
-    """The config for evaluating ``checkpoint`` on the test split.
+                launcher: str = 'none', protocol: Optional[str] = None, allow_partial: bool = False) -> Config:
+    """The config for evaluating ``checkpoint`` (a path, URL or URI) on the test split.
+
+    The checkpoint must fit the model: one that leaves model tensors untrained (missing, or
+    of another shape) is refused here, before any work, unless ``allow_partial``.
 
     Args:
         out: also write every prediction to this file (the VID metric's dump
             format, readable by ``tools/analysis/eval_vid.py``).
         protocol: 'online' or 'paper' (:mod:`~mamba_vod.engine.test_protocol`), set
             after ``cfg_options``; None keeps the config's.
+        allow_partial: accept a checkpoint that leaves parts of the model untrained.
     """
     if launcher not in LAUNCHERS:
         raise ValueError(f'launcher must be one of {LAUNCHERS}, got {launcher!r}')
-    if not osp.isfile(checkpoint):
-        raise FileNotFoundError(f"checkpoint '{checkpoint}' not found")
+    check_checkpoint_source(checkpoint)
+    if out is not None:
+        check_output_path(out, '--out')
     cfg = load_config(config, cfg_options)
     if protocol is not None:
         apply_test_protocol(cfg, protocol)
@@ -121,4 +146,5 @@ def test_config(config: Union[str, Config], checkpoint: str, *, work_dir: Option
                              'and this config has none')
         for metric in metrics:
             metric['dump_file'] = out
+    check_checkpoint_fit(cfg, checkpoint, allow_partial=allow_partial)
     return cfg

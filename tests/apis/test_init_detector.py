@@ -2,7 +2,10 @@ import pytest
 import torch
 from mmengine.config import Config
 
-from mamba_vod.apis import init_detector
+from mamba_vod.apis import StreamingDetector, init_detector
+from mamba_vod.compat import UnsafeCheckpointError
+from mamba_vod.engine import CheckpointMismatchError
+from tests.compat.checkpoint_server import serving, write_payload_checkpoint
 
 
 def test_without_checkpoint_random_weights_warn_and_classes_come_from_config(tiny_config, utils):
@@ -41,3 +44,29 @@ def test_missing_config_and_missing_checkpoint_are_named(tiny_config, tmp_path):
         init_detector(str(tmp_path / 'nope.py'))
     with pytest.raises(FileNotFoundError, match='missing.pth'):
         init_detector(tiny_config, str(tmp_path / 'missing.pth'))
+
+
+def test_a_checkpoint_that_leaves_parameters_untrained_is_refused_unless_allowed(tiny_config, tmp_path):
+    with pytest.warns(UserWarning):
+        source = init_detector(tiny_config)
+    path = str(tmp_path / 'ckpt.pth')
+    torch.save({'state_dict': {k: v for k, v in source.state_dict().items() if not k.startswith('roi_head.')}}, path)
+    with pytest.raises(CheckpointMismatchError, match=r"ckpt\.pth' does not fit .* missing from the checkpoint "
+                                                      r'\(first: roi_head\.'):
+        init_detector(tiny_config, path)
+    with pytest.raises(CheckpointMismatchError, match='missing'):
+        StreamingDetector(tiny_config, path)
+    model = init_detector(tiny_config, path, allow_partial=True)
+    assert torch.equal(next(model.backbone.parameters()), next(source.backbone.parameters()))
+    assert StreamingDetector(tiny_config, path, allow_partial=True).model.training is False
+
+
+def test_a_checkpoint_url_whose_pickle_would_run_code_is_refused(tiny_config, tmp_path, monkeypatch):
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    (tmp_path / 'served').mkdir()
+    marker = tmp_path / 'code_ran'
+    write_payload_checkpoint(str(tmp_path / 'served' / 'evil.pth'), str(marker))
+    with serving(str(tmp_path / 'served')) as base:
+        with pytest.raises(UnsafeCheckpointError, match='could run code'):
+            StreamingDetector(tiny_config, f'{base}/evil.pth')
+    assert not marker.exists()

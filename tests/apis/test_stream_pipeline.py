@@ -2,7 +2,8 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from mamba_vod.apis import build_stream_pipeline, stream_transforms
+from mamba_vod.apis import build_stream_pipeline
+from mamba_vod.apis.stream_pipeline import stream_transforms
 
 
 def test_file_loading_becomes_ndarray_loading_and_annotations_are_dropped(tiny_config):

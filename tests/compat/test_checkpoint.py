@@ -1,5 +1,6 @@
 """Checkpoints with ``weights_only=True``: mmengine checkpoints resume, a pickle
-that would run code is refused before it runs, missing files are named."""
+that would run code is refused before it runs, missing, empty, cut-short and
+non-checkpoint files are named for what they are."""
 import os
 import pickle
 
@@ -10,7 +11,9 @@ from mmengine.model import BaseModel
 from mmengine.runner import Runner, load_checkpoint
 from torch import nn
 
-from mamba_vod.compat import CheckpointNotFoundError, UnsafeCheckpointError, load_checkpoint_file
+from mamba_vod.compat import (CheckpointNotFoundError, InvalidCheckpointError, UnsafeCheckpointError,
+                              load_checkpoint_file)
+from tests.compat.checkpoint_server import RunsCodeWhenUnpickled, write_payload_checkpoint
 
 
 class _ToyRegressor(BaseModel):
@@ -91,24 +94,14 @@ def test_runner_resumes_at_saved_iteration_with_same_optimizer_state(tmp_path):
     assert second.iter == 6
 
 
-class _RunsCodeWhenUnpickled:
-
-    def __init__(self, marker):
-        self.marker = marker
-
-    def __reduce__(self):
-        return (os.makedirs, (self.marker, ))
-
-
 def test_checkpoint_that_would_run_code_is_refused(tmp_path):
     marker = tmp_path / 'code_ran'
-    path = tmp_path / 'evil.pth'
-    torch.save({'state_dict': {}, 'payload': _RunsCodeWhenUnpickled(str(marker))}, path)
+    path = write_payload_checkpoint(str(tmp_path / 'evil.pth'), str(marker))
 
     with pytest.raises(UnsafeCheckpointError, match='evil.pth.*could run code'):
-        load_checkpoint_file(str(path))
+        load_checkpoint_file(path)
     with pytest.raises(UnsafeCheckpointError):
-        load_checkpoint(nn.Linear(1, 1), str(path))  # mmengine's path goes through the same loader
+        load_checkpoint(nn.Linear(1, 1), path)  # mmengine's path goes through the same loader
     assert not marker.exists()
 
 
@@ -116,12 +109,33 @@ def test_plain_pickle_file_is_refused(tmp_path):
     marker = tmp_path / 'code_ran'
     path = tmp_path / 'evil_plain.pth'
     with open(path, 'wb') as f:
-        pickle.dump(_RunsCodeWhenUnpickled(str(marker)), f)
+        pickle.dump(RunsCodeWhenUnpickled(str(marker)), f)
     with pytest.raises(UnsafeCheckpointError):
         load_checkpoint_file(str(path))
     assert not marker.exists()
 
 
 def test_missing_checkpoint_names_the_file(tmp_path):
-    with pytest.raises(CheckpointNotFoundError, match='nowhere.pth.*never downloads'):
+    with pytest.raises(CheckpointNotFoundError, match='nowhere.pth.*not found; check the path'):
         load_checkpoint(nn.Linear(1, 1), str(tmp_path / 'nowhere.pth'))
+
+
+def _cut_short(path):
+    torch.save({'state_dict': {'w': torch.ones(64)}}, path)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) // 2])
+
+
+@pytest.mark.parametrize('make, message', [
+    (lambda path: path.write_bytes(b''), r"'.*bad\.pth' is empty \(0 bytes\)"),
+    (lambda path: path.write_text('step 1: download the weights\n'), r"bad\.pth' is not a PyTorch checkpoint "
+                                                                     r"\(it starts with 'step 1"),
+    (lambda path: path.write_text('<html><body>404 Not Found</body></html>'), 'not a PyTorch checkpoint'),
+    (_cut_short, r"bad\.pth' is damaged or cut short"),
+])
+def test_a_file_that_is_no_checkpoint_is_named_for_what_it_is(tmp_path, make, message):
+    path = tmp_path / 'bad.pth'
+    make(path)
+    with pytest.raises(InvalidCheckpointError, match=message) as error:
+        load_checkpoint(nn.Linear(1, 1), str(path))
+    assert 'could run code' not in str(error.value) and 'pickle' not in str(error.value)

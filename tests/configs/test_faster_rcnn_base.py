@@ -1,14 +1,19 @@
 """Faster R-CNN R-50-DC5 from ``configs/_base_/models/faster-rcnn_r50-dc5.py`` trains
-and predicts on CPU with mmcv-lite (nms and RoIAlign from the provider)."""
+and predicts on CPU with mmcv-lite (nms and RoIAlign from the provider); its ImageNet
+backbone comes from the torch hub cache (``torchvision://resnet50``), and offline the error
+names the URL and the cache file."""
+import os
 import os.path as osp
+import urllib.error
 
 import pytest
 import torch
 from mmdet.structures import DetDataSample
 from mmengine.config import Config
+from mmengine.runner.checkpoint import get_torchvision_models
 from mmengine.structures import InstanceData
 
-from mamba_vod.compat import CheckpointNotFoundError
+from mamba_vod.compat import CheckpointDownloadError, hub_cache_path
 from mamba_vod.registry import MODELS
 
 BASE_MODEL = osp.join(osp.dirname(__file__), '..', '..', 'configs', '_base_', 'models', 'faster-rcnn_r50-dc5.py')
@@ -67,8 +72,31 @@ def test_inference_step_returns_boxes_in_the_image():
     assert (pred.labels >= 0).all() and (pred.labels < 30).all()
 
 
-def test_missing_pretrained_backbone_names_the_file(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
+def _offline(monkeypatch, torch_home):
+    """A private torch hub cache, and no network (a download raises as it does offline)."""
+    monkeypatch.setenv('TORCH_HOME', str(torch_home))
+
+    def no_network(url, dst, *args, **kwargs):
+        raise urllib.error.URLError('[Errno 101] Network is unreachable')
+
+    monkeypatch.setattr(torch.hub, 'download_url_to_file', no_network)
+
+
+def test_the_pretrained_backbone_comes_from_the_torch_hub_cache(tmp_path, monkeypatch):
+    _offline(monkeypatch, tmp_path)
+    cached = hub_cache_path(get_torchvision_models()['resnet50'])
+    os.makedirs(os.path.dirname(cached))
+    torch.save({'conv1.weight': torch.full((64, 3, 7, 7), 0.5)}, cached)  # a part is enough to see it loaded
     detector = MODELS.build(_model_cfg(init_backbone=True))
-    with pytest.raises(CheckpointNotFoundError, match='resnet50-0676ba61.pth'):
+    detector.init_weights()
+    assert torch.all(detector.backbone.conv1.weight == 0.5)
+
+
+def test_offline_without_the_cached_file_the_error_names_the_url_and_the_file(tmp_path, monkeypatch):
+    _offline(monkeypatch, tmp_path)
+    detector = MODELS.build(_model_cfg(init_backbone=True))
+    with pytest.raises(CheckpointDownloadError) as error:
         detector.init_weights()
+    message = str(error.value)
+    assert 'torchvision://resnet50' in message and 'download.pytorch.org/models/resnet50-0676ba61.pth' in message
+    assert str(tmp_path / 'hub' / 'checkpoints' / 'resnet50-0676ba61.pth') in message

@@ -1,12 +1,17 @@
-"""demo/video_demo.py, run in-process through its main() (a tiny random-weight Faster R-CNN)."""
+"""demo/video_demo.py, run in-process through its main() (a tiny random-weight Faster R-CNN):
+outputs, bad input, outputs that would destroy the input or each other, checkpoints of
+another model and checkpoint URLs whose pickle would run code."""
 import json
 import os
+import shutil
 import signal
 
 import cv2
 import pytest
+import torch
 
 from mamba_vod.apis import StreamingDetector
+from tests.compat.checkpoint_server import serving, write_payload_checkpoint
 
 
 @pytest.fixture(scope='module')
@@ -89,3 +94,58 @@ def test_the_video_demo_runs_mamba(video_demo, clip, tmp_path, utils, capsys):
     assert video_demo.main([clip, config, '--out', out, '--json', dets, '--score-thr', '0']) == 0
     assert len(utils.read_video(out)) == len(_json_lines(dets)) == 12
     assert utils.parse_summary(capsys.readouterr().out)['frames'] == 12
+
+
+def test_an_output_that_is_the_input_or_the_other_output_is_refused(video_demo, tiny_config, clip, tmp_path,
+                                                                    capsys):
+    source = tmp_path / 'in.mp4'
+    shutil.copy(clip, source)
+    before = source.read_bytes()
+    link = tmp_path / 'link.mp4'
+    link.symlink_to(source)
+    for out in (str(source), str(tmp_path / '.' / 'in.mp4'), str(link)):
+        assert video_demo.main([str(source), tiny_config, '--out', out]) == 1
+        assert 'is the input video' in capsys.readouterr().err
+    assert video_demo.main([str(source), tiny_config, '--out', str(tmp_path / 'o.mp4'), '--json',
+                            str(source)]) == 1
+    assert "--json '" in capsys.readouterr().err
+    same = str(tmp_path / 'both.mp4')
+    assert video_demo.main([str(source), tiny_config, '--out', same, '--json', same]) == 1
+    assert '--out and --json name the same file' in capsys.readouterr().err
+    assert source.read_bytes() == before and sorted(os.listdir(tmp_path)) == ['in.mp4', 'link.mp4']
+
+
+@pytest.fixture(scope='module')
+def tiny_checkpoint(tiny_config, tmp_path_factory):
+    """Weights of the tiny config's model (30 classes)."""
+    with pytest.warns(UserWarning, match='random weights'):
+        model = StreamingDetector(tiny_config).model
+    path = str(tmp_path_factory.mktemp('ckpt') / 'tiny.pth')
+    torch.save({'state_dict': model.state_dict()}, path)
+    return path
+
+
+def test_a_checkpoint_of_another_model_is_refused_unless_allowed(video_demo, tiny_config, tiny_checkpoint, clip,
+                                                                 tmp_path, capsys, utils):
+    out = str(tmp_path / 'out.mp4')
+    eight = ['--cfg-options', 'model.roi_head.bbox_head.num_classes=8']
+    assert video_demo.main([clip, tiny_config, '--checkpoint', tiny_checkpoint, '--out', out] + eight) == 1
+    err = capsys.readouterr().err
+    assert 'tiny.pth' in err and 'roi_head.bbox_head.fc_cls.weight' in err and '--allow-partial' in err
+    assert not os.path.exists(out)
+    assert video_demo.main([clip, tiny_config, '--checkpoint', tiny_checkpoint, '--out', out, '--allow-partial']
+                           + eight) == 0
+    assert len(utils.read_video(out)) == 12
+
+
+def test_a_checkpoint_url_whose_pickle_would_run_code_is_refused(video_demo, tiny_config, clip, tmp_path, capsys,
+                                                                 monkeypatch):
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    (tmp_path / 'served').mkdir()
+    marker = tmp_path / 'code_ran'
+    write_payload_checkpoint(str(tmp_path / 'served' / 'evil.pth'), str(marker))
+    with serving(str(tmp_path / 'served')) as base:
+        status = video_demo.main([clip, tiny_config, '--checkpoint', f'{base}/evil.pth', '--out',
+                                  str(tmp_path / 'out.mp4')])
+    assert status == 1 and 'could run code' in capsys.readouterr().err
+    assert not marker.exists() and not (tmp_path / 'out.mp4').exists()

@@ -49,6 +49,13 @@ def test_mjpeg_stream_that_drops_once_is_reconnected_then_ends_with_a_finalised_
     assert len(utils.read_video(out)) == summary['frames']
 
 
+def test_a_recording_that_would_overwrite_the_source_file_is_refused(webcam_demo, tiny_config, clip, capsys):
+    before = open(clip, 'rb').read()
+    assert webcam_demo.main([tiny_config, '--source', clip, '--no-show', '--out', clip]) == 1
+    assert 'is the input video' in capsys.readouterr().err
+    assert open(clip, 'rb').read() == before
+
+
 def test_a_camera_that_does_not_open_is_a_clear_error(webcam_demo, tiny_config, capsys):
     assert webcam_demo.main([tiny_config, '--source', '63', '--no-show']) == 1
     assert 'camera 63 did not open' in capsys.readouterr().err

@@ -31,3 +31,19 @@ def _load(relative: str):
 def load_tool():
     """``load_tool('misc/make_synthetic_vid.py')`` -> the script's module."""
     return _load
+
+
+@pytest.fixture
+def user_error(capsys):
+    """``user_error(tool.main, argv)`` runs a tool, asserts that it ends with exit status 1 and an
+    ``error:`` line on stderr (no traceback), and returns that line."""
+
+    def run(main, argv) -> str:
+        with pytest.raises(SystemExit) as exit_status:
+            main(argv)
+        assert exit_status.value.code == 1
+        err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+        assert err and err[-1].startswith('error: ') and not any('Traceback' in line for line in err)
+        return err[-1]
+
+    return run

@@ -1,5 +1,8 @@
-"""tools/analysis/eval_vid.py: offline evaluation of a VIDMetric dump."""
+"""tools/analysis/eval_vid.py: offline evaluation of a VIDMetric dump; dumps that cannot be
+scored honestly (made for another json, NaN/inf values, unknown labels, repeated or no images)
+are refused with one line and exit status 1."""
 import json
+import logging
 import os.path as osp
 import runpy
 import sys
@@ -7,21 +10,30 @@ import sys
 import numpy as np
 import pytest
 
-from mamba_vod.evaluation.functional import (load_vid_annotations, load_vid_predictions, save_vid_predictions,
-                                             stack_predictions)
+from mamba_vod.evaluation.functional import (annotation_digest, load_vid_annotations, load_vid_predictions,
+                                             save_vid_predictions, stack_predictions)
+from mamba_vod.evaluation.metrics import vid_metric
 from mamba_vod.registry import METRICS
 from tests.evaluation.vid_json import perfect_predictions, tiny_vid_coco, write_tiny_vid_json
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
 
-def _dump(tmp_path, drop_video2_class=False):
+def _dump(tmp_path, drop_video2_class=False, made_for=None, change=None):
+    """A dump of perfect predictions for the tiny json; ``made_for``: a json path whose digest it
+    records (None: an older dump without the record); ``change(preds) -> preds`` edits the arrays."""
     preds = perfect_predictions(tiny_vid_coco())
     if drop_video2_class:  # video 2 (class bear) detected with the wrong class
         preds = {k: (b, s, l if k < 200 else l * 0 + 1) for k, (b, s, l) in preds.items()}
     results = [dict(img_id=k, bboxes=b, scores=s, labels=l) for k, (b, s, l) in sorted(preds.items())]
+    stacked = stack_predictions(results)
+    if made_for is not None:
+        with open(made_for) as f:
+            stacked = stacked._replace(gt_digest=annotation_digest(json.load(f)), gt_file=made_for)
+    if change is not None:
+        stacked = change(stacked)
     path = str(tmp_path / 'preds.npz')
-    save_vid_predictions(path, stack_predictions(results))
+    save_vid_predictions(path, stacked)
     return path
 
 
@@ -97,14 +109,93 @@ def test_command_line(tmp_path, monkeypatch, capsys):
     metrics = json.loads(out.out.strip().splitlines()[-1])
     assert metrics == {'vid/mAP': 1.0, 'vid/mAP_slow': 1.0, 'vid/mAP_medium': 1.0, 'vid/mAP_fast': 1.0}
     monkeypatch.setattr(sys, 'argv', [script, str(tmp_path / 'none.npz'), gt])
-    with pytest.raises(SystemExit, match='none.npz'):
+    with pytest.raises(SystemExit) as exit_status:
         runpy.run_path(script, run_name='__main__')
+    assert exit_status.value.code == 1
+    assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: no such file: '{tmp_path / 'none.npz'}'"
 
 
-def test_corrupt_dump_is_refused(tmp_path, load_tool):
+def test_corrupt_dump_is_refused(tmp_path, load_tool, user_error):
     eval_vid = load_tool('analysis/eval_vid.py')
     gt = write_tiny_vid_json(str(tmp_path))
     bad = tmp_path / 'bad.npz'
     bad.write_bytes(b'not an npz')
-    with pytest.raises(ValueError, match='bad.npz'):
-        eval_vid.main([str(bad), gt])
+    assert 'bad.npz' in user_error(eval_vid.main, [str(bad), gt])
+
+
+def _another_json(tmp_path) -> str:
+    """Another data set numbered like the tiny one (same image ids and classes, other frames)."""
+    coco = tiny_vid_coco()
+    for image in coco['images']:
+        image['file_name'] = image['file_name'].replace('val/', 'other/')
+    path = tmp_path / 'other.json'
+    path.write_text(json.dumps(coco))
+    return str(path)
+
+
+def test_a_dump_made_for_another_json_is_refused(tmp_path, load_tool, user_error):
+    eval_vid = load_tool('analysis/eval_vid.py')
+    gt = write_tiny_vid_json(str(tmp_path))
+    other = _another_json(tmp_path)
+    line = user_error(eval_vid.main, [_dump(tmp_path, made_for=other), gt])
+    assert f"were made for another annotation file ('{other}'" in line and gt in line
+    assert eval_vid.main([_dump(tmp_path, made_for=gt), gt])['vid/mAP'] == 1.0
+
+
+def test_an_older_dump_without_the_record_is_evaluated_with_a_warning(tmp_path, load_tool, monkeypatch):
+    eval_vid = load_tool('analysis/eval_vid.py')
+    gt = write_tiny_vid_json(str(tmp_path))
+    logged = []
+    monkeypatch.setattr(vid_metric, 'print_log', lambda message, **kwargs: logged.append((message, kwargs)))
+    assert eval_vid.main([_dump(tmp_path), gt])['vid/mAP'] == 1.0
+    warnings = [message for message, kwargs in logged if kwargs.get('level') == logging.WARNING]
+    assert len(warnings) == 1 and 'do not record which annotation file they were made for' in warnings[0]
+
+
+def _nan_scores(preds):
+    return preds._replace(scores=np.full_like(preds.scores, np.nan))
+
+
+def _inf_box(preds):
+    bboxes = preds.bboxes.copy()
+    bboxes[3, 2] = np.inf
+    return preds._replace(bboxes=bboxes)
+
+
+def _label_31(preds):
+    labels = preds.labels.copy()
+    labels[0] = 31
+    return preds._replace(labels=labels)
+
+
+def _repeated_image(preds):
+    img_ids = preds.img_ids.copy()
+    img_ids[1] = img_ids[0]
+    return preds._replace(img_ids=img_ids)
+
+
+def _nothing(preds):
+    return preds._replace(img_ids=preds.img_ids[:0], num_dets=preds.num_dets[:0], bboxes=preds.bboxes[:0],
+                          scores=preds.scores[:0], labels=preds.labels[:0])
+
+
+@pytest.mark.parametrize('change, message', [
+    (_nan_scores, 'detection(s) have NaN or infinite scores (images 100, 101, 102, ...)'),
+    (_inf_box, '1 detection(s) have NaN or infinite boxes (images 101)'),
+    (_label_31, '1 label(s) outside the 3 classes of the annotation file (e.g. 31, images 100)'),
+    (_repeated_image, '1 image id(s) predicted more than once (first: 100)'),
+    (_nothing, 'hold no predicted image'),
+])
+def test_predictions_that_cannot_be_scored_are_refused(tmp_path, load_tool, user_error, change, message):
+    eval_vid = load_tool('analysis/eval_vid.py')
+    gt = write_tiny_vid_json(str(tmp_path))
+    line = user_error(eval_vid.main, [_dump(tmp_path, made_for=gt, change=change), gt])
+    assert message in line and 'preds.npz' in line
+
+
+def test_an_unwritable_json_output_is_refused_before_evaluating(tmp_path, load_tool, user_error, capsys):
+    eval_vid = load_tool('analysis/eval_vid.py')
+    gt = write_tiny_vid_json(str(tmp_path))
+    (tmp_path / 'a_file').write_text('')
+    line = user_error(eval_vid.main, [_dump(tmp_path, made_for=gt), gt, '--json', str(tmp_path / 'a_file' / 'm.json')])
+    assert "cannot write --json" in line and capsys.readouterr().out == ''

@@ -1,6 +1,13 @@
-"""tools/dataset_converters/imagenet_vid.py on a tiny ILSVRC2015 tree."""
+"""tools/dataset_converters/imagenet_vid.py on a tiny ILSVRC2015 tree: the
+fields, bad input, missing frames, and the three outputs appearing together or
+not at all however the run ends (an error, a failed rename, Ctrl-C with
+worker processes, SIGTERM)."""
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -61,6 +68,7 @@ def root(tmp_path):
     for video, anns in frames.items():
         for i, objects in enumerate(anns):
             write(vid / video / f'{i:06d}.xml', xml(64, 48, objects))
+            write(r / 'Data' / 'VID' / video / f'{i:06d}.JPEG', '')
     det = r / 'Annotations' / 'DET' / 'train'
     write(det / 'ILSVRC2014_train_0000' / 'img0.xml',
           xml(100, 80, [dict(name=ZEBRA, box=(1, 2, 11, 22))]))
@@ -69,6 +77,9 @@ def root(tmp_path):
                        dict(name=TIGER, box=(0, 0, 90, 70))]))
     write(det / 'ILSVRC2013_train' / 'n01440764' / 'img2.xml',
           xml(50, 40, []))
+    for name in ('ILSVRC2014_train_0000/img0', 'ILSVRC2014_train_0000/img1',
+                 'ILSVRC2013_train/n01440764/img2'):
+        write(r / 'Data' / 'DET' / 'train' / f'{name}.JPEG', '')
     lists = r / 'Lists'
     write(lists / 'VID_train_15frames.txt',
           'train/A/vid0 1 1 3\ntrain/A/vid0 1 3 3\ntrain/A/vid1 1 2 2\n')
@@ -296,3 +307,122 @@ def test_a_failed_write_leaves_no_file(conv, root, tmp_path, monkeypatch):
     with pytest.raises(OSError, match='disk full'):
         conv.convert(str(root), str(tmp_path / 'o'), echo=lambda l: None)
     assert os.listdir(tmp_path / 'o') == []
+
+
+def test_a_missing_frame_is_named_and_nothing_is_written(conv, root, tmp_path,
+                                                         capsys):
+    gone = root / 'Data' / 'VID' / 'train' / 'A' / 'vid0' / '000001.JPEG'
+    gone.unlink()
+    (root / 'Data' / 'DET' / 'train' / 'ILSVRC2013_train').rename(
+        root / 'Data' / 'DET' / 'train' / 'moved')
+    out = tmp_path / 'out'
+    assert conv.main(['-i', str(root), '-o', str(out), '-j', '2']) == 1
+    err = capsys.readouterr().err
+    assert '2 image file(s) that the annotations name do not exist' in err
+    assert str(gone) in err and 'n01440764/img2.JPEG' in err
+    assert '--skip-frame-check' in err
+    assert not out.exists() or os.listdir(out) == []
+    assert conv.main(['-i', str(root), '-o', str(out),
+                      '--skip-frame-check']) == 0
+    assert sorted(os.listdir(out)) == sorted(OUT_FILES)
+
+
+def test_a_rename_that_fails_rolls_back_the_files_already_replaced(
+        conv, root, tmp_path, monkeypatch):
+    out = tmp_path / 'out'
+    out.mkdir()
+    for name in OUT_FILES:
+        (out / name).write_text(f'previous {name}')
+    real_replace = os.replace
+
+    def replace(source, target):
+        if str(target).endswith(OUT_FILES[2]) and '.partial' in str(source):
+            raise OSError('rename failed')
+        real_replace(source, target)
+
+    monkeypatch.setattr(os, 'replace', replace)
+    with pytest.raises(OSError, match='rename failed'):
+        conv.convert(str(root), str(out), echo=lambda line: None)
+    assert sorted(os.listdir(out)) == sorted(OUT_FILES)
+    for name in OUT_FILES:
+        assert (out / name).read_text() == f'previous {name}'
+
+
+def test_sigterm_while_writing_leaves_no_partial_file(conv, root, tmp_path,
+                                                      monkeypatch, capsys):
+    real_dump, calls = json.dump, []
+
+    def dump_then_terminated(data, f):
+        calls.append(1)
+        real_dump(data, f)
+        if len(calls) == 2:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    monkeypatch.setattr(conv.json, 'dump', dump_then_terminated)
+    out = tmp_path / 'out'
+    assert conv.main(['-i', str(root), '-o', str(out)]) == 143
+    assert 'interrupted (SIGTERM): nothing was written' in \
+        capsys.readouterr().err
+    assert os.listdir(out) == []  # no hidden temporary file either
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL
+
+
+SLOW_CONVERSION = """
+import sys, time
+sys.path.insert(0, {tools!r})
+import imagenet_vid as conv
+parse = conv._parse
+def slow_parse(task):
+    time.sleep(0.2)
+    return parse(task)
+conv._parse = slow_parse
+sys.exit(conv.main(['-i', {root!r}, '-o', {out!r}, '-j', '2']))
+"""
+
+
+def test_one_ctrl_c_ends_a_parallel_run_with_its_workers(root, tmp_path):
+    for index in range(40):  # enough videos to keep two slow workers busy
+        video = f'train/B/vid{index}'
+        path = root / 'Annotations' / 'VID' / video / '000000.xml'
+        write(path, xml(64, 48, [vobj(ZEBRA, (1, 2, 30, 40))]))
+        with open(root / 'Lists' / 'VID_train_15frames.txt', 'a') as f:
+            f.write(f'{video} 1 1 1\n')
+    out = tmp_path / 'out'
+    tools = str(Path(__file__).resolve().parents[2] / 'tools' /
+                'dataset_converters')
+    script = SLOW_CONVERSION.format(tools=tools, root=str(root),
+                                    out=str(out))
+    # A terminal's Ctrl-C goes to the whole process group: main + workers.
+    process = subprocess.Popen([sys.executable, '-c', script],
+                               stderr=subprocess.PIPE, text=True,
+                               start_new_session=True,
+                               env=dict(os.environ, OMP_NUM_THREADS='1'))
+    try:
+        deadline = time.monotonic() + 120
+        while len(_children(process.pid)) < 2:
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.1)
+        time.sleep(0.5)  # the workers are parsing
+        os.killpg(process.pid, signal.SIGINT)
+        _, err = process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+    assert process.returncode == 130, err[-2000:]
+    assert 'interrupted (SIGINT): nothing was written' in err
+    assert not out.exists() or os.listdir(out) == []
+
+
+def _children(pid: int) -> list:
+    """The process ids whose parent is ``pid`` (from /proc)."""
+    children = []
+    for entry in os.listdir('/proc'):
+        if entry.isdigit():
+            try:
+                with open(f'/proc/{entry}/stat') as f:
+                    fields = f.read().rsplit(')', 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                children.append(int(entry))
+    return children

@@ -1,5 +1,7 @@
-"""tools/train.py and tools/test.py: usage, single-process training, and
-multi-process training through tools/dist_train.sh (torchrun, gloo on CPU)."""
+"""tools/train.py and tools/test.py: usage, single-process training, multi-process training
+through tools/dist_train.sh (torchrun, gloo on CPU), and user errors as one line with exit
+status 1 (checkpoints that are missing, empty, not checkpoints, of another model, or served
+from a URL with a pickle that would run code)."""
 import glob
 import os
 import os.path as osp
@@ -8,8 +10,13 @@ import subprocess
 import sys
 
 import pytest
+import torch
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
-from tests.tools._tiny_detection_config import write_tiny_config
+from mamba_vod.registry import MODELS
+from tests.compat.checkpoint_server import serving, write_payload_checkpoint
+from tests.tools._tiny_detection_config import tiny_config, write_tiny_config
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
@@ -66,3 +73,70 @@ def test_train_then_resume_from_the_command_line(tmp_path):
     assert second.returncode == 0, second.stderr[-3000:]
     assert 'resumed epoch: 0, iter: 2' in second.stdout + second.stderr
     assert osp.isfile(work_dir / 'iter_3.pth')
+
+
+@pytest.fixture(scope='module')
+def tiny_checkpoint(tmp_path_factory):
+    """A tiny config (2 classes) and a checkpoint of its model."""
+    root = tmp_path_factory.mktemp('tiny')
+    config = write_tiny_config(str(root), max_iters=1)
+    init_default_scope('mamba_vod')
+    model = MODELS.build(Config(tiny_config(str(root))).model)
+    path = str(root / 'tiny.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return config, path
+
+
+def test_test_refuses_a_checkpoint_of_another_model_unless_allowed(load_tool, tiny_checkpoint, user_error):
+    config, checkpoint = tiny_checkpoint
+    test = load_tool('test.py')
+    line = user_error(test.main, [config, checkpoint, '--cfg-options', 'model.roi_head.bbox_head.num_classes=8'])
+    assert 'tiny.pth' in line and 'roi_head.bbox_head.fc_cls.weight [3, 32] vs [9, 32]' in line
+    assert '--allow-partial' in line
+
+
+@pytest.mark.parametrize('make, message', [
+    (lambda path: None, 'not found'),
+    (lambda path: open(path, 'wb').close(), 'is empty (0 bytes)'),
+    (lambda path: open(path, 'w').write('see the README for the weights'), 'is not a PyTorch checkpoint'),
+])
+def test_test_names_a_bad_checkpoint_in_one_line(load_tool, tiny_checkpoint, tmp_path, user_error, make, message):
+    config, _ = tiny_checkpoint
+    path = str(tmp_path / 'bad.pth')
+    make(path)
+    line = user_error(load_tool('test.py').main, [config, path])
+    assert 'bad.pth' in line and message in line and 'could run code' not in line
+
+
+def test_train_names_a_missing_config_and_an_unwritable_work_dir(load_tool, tiny_checkpoint, tmp_path, user_error):
+    config, _ = tiny_checkpoint
+    train = load_tool('train.py')
+    assert "config file '" in user_error(train.main, [str(tmp_path / 'nope.py')])
+    (tmp_path / 'a_file').write_text('')
+    line = user_error(train.main, [config, '--work-dir', str(tmp_path / 'a_file' / 'work')])
+    assert 'a_file' in line
+
+
+def test_a_checkpoint_url_that_would_run_code_is_refused_by_train_and_test(load_tool, tiny_checkpoint, tmp_path,
+                                                                           user_error, monkeypatch):
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    config, _ = tiny_checkpoint
+    (tmp_path / 'served').mkdir()
+    marker = tmp_path / 'code_ran'
+    write_payload_checkpoint(str(tmp_path / 'served' / 'evil.pth'), str(marker))
+    with serving(str(tmp_path / 'served')) as base:
+        url = f'{base}/evil.pth'
+        line = user_error(load_tool('train.py').main, [config, '--work-dir', str(tmp_path / 'work'), '--resume', url])
+        assert 'could run code' in line and 'evil.pth' in line
+        assert 'could run code' in user_error(load_tool('test.py').main, [config, url])
+    assert not marker.exists()
+
+
+def test_a_user_error_from_the_command_line_is_one_line_without_traceback(tmp_path):
+    config = write_tiny_config(str(tmp_path), max_iters=1)
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    result = _run([sys.executable, 'tools/test.py', config, str(empty)])
+    assert result.returncode == 1
+    assert 'Traceback' not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"error: checkpoint '{empty}' is empty (0 bytes)")

@@ -73,12 +73,11 @@ def test_exact_released_layout_converts_and_loads_strictly(load_tool):
     converted = converter.convert_state_dict(random_state(layout))
     reference = converter.model_state_dict(RELEASE_CONFIG)
     converter.check_against(converted, reference)  # names and shapes of our compatible model
-    assert converted['roi_head.bbox_head.aggregators.1.value_proj.weight'].shape == (1024, 1024)
+    assert converted['instance_level.geos.1.value_proj.weight'].shape == (1024, 1024)
     with torch.device('meta'):  # no init work: the real tensors are assigned by the strict load
         model = MODELS.build(Config.fromfile(RELEASE_CONFIG).model)
     model.load_state_dict(converted, strict=True, assign=True)
-    assert torch.equal(model.roi_head.bbox_head.aggregators[0].key_proj.bias,
-                       converted['roi_head.bbox_head.aggregators.0.key_proj.bias'])
+    assert torch.equal(model.instance_level.geos[0].key_proj.bias, converted['instance_level.geos.0.key_proj.bias'])
 
 
 def test_unknown_missing_and_misshaped_keys_are_listed(load_tool):
@@ -123,22 +122,24 @@ def test_converted_head_computes_the_released_function(load_tool):
     state = random_state(head_layout(channels, in_channels, num_classes), seed=1)
     converted = converter.convert_state_dict(state)
     head = MODELS.build(dict(type='InstanceAggregationBBoxHead', in_channels=in_channels, fc_out_channels=channels,
-                             roi_feat_size=7, num_classes=num_classes,
-                             aggregator=dict(type='GEO', channels=channels, num_heads=16, value_projection=True)))
-    prefix = 'roi_head.bbox_head.'
-    head.load_state_dict({k[len(prefix):]: v for k, v in converted.items()}, strict=True)
+                             roi_feat_size=7, num_classes=num_classes))
+    level = MODELS.build(dict(type='InstanceLevel', geo=dict(type='GEO', channels=channels, num_heads=16,
+                                                             value_projection=True)))
+    for module, prefix in ((head, 'roi_head.bbox_head.'), (level, 'instance_level.')):
+        module.load_state_dict({k[len(prefix):]: v for k, v in converted.items() if k.startswith(prefix)},
+                               strict=True)
     feats, refs = torch.randn(6, in_channels, 7, 7), torch.randn(9, in_channels, 7, 7)
     with torch.no_grad():
-        keys = head.embed_references(refs)  # explicit-reference mode
-        cls_score, bbox_pred, _ = head(feats, keys=[keys])
+        keys = head.embed(refs)  # explicit-reference mode
+        cls_score, bbox_pred = head(feats, level.keys_from_rows([keys]))
         expected_cls, expected_reg = _vfe_head(state, feats, refs)
         assert torch.allclose(cls_score, expected_cls, atol=1e-4) and torch.allclose(bbox_pred, expected_reg, atol=1e-4)
         bank = [torch.randn(11, channels), torch.randn(11, channels)]  # memory mode
-        cls_score, _, _ = head(feats, keys=[bank])
+        cls_score, _ = head(feats, level.keys_from_rows([bank]))
         assert torch.allclose(cls_score, _vfe_head(state, feats, refs, memory_keys=bank)[0], atol=1e-4)
 
 
-def test_cli_writes_a_checkpoint_that_loads_strictly_and_nothing_on_error(load_tool, tmp_path):
+def test_cli_writes_a_checkpoint_that_loads_strictly_and_nothing_on_error(load_tool, tmp_path, capsys):
     converter = load_tool('model_converters/vfe_to_mamba_vod.py')
     # a small model of the released form: ResNet-18 trunk, 64-channel head
     config = tmp_path / 'tiny_release.py'
@@ -148,14 +149,14 @@ def test_cli_writes_a_checkpoint_that_loads_strictly_and_nothing_on_error(load_t
         "             rpn_head=dict(in_channels=8, feat_channels=8),\n"
         "             roi_head=dict(bbox_roi_extractor=dict(out_channels=8),\n"
         "                           bbox_head=dict(in_channels=8, fc_out_channels=64)),\n"
-        "             instance_aggregator=dict(channels=64))\n")
+        "             instance_level=dict(geo=dict(channels=64)))\n")
     model = MODELS.build(Config.fromfile(str(config)).model)
     ours = model.state_dict()
     released = OrderedDict((f'detector.{k}', torch.randn_like(v.float()).to(v.dtype))
-                           for k, v in ours.items() if 'aggregators' not in k)
+                           for k, v in ours.items() if not k.startswith('instance_level.'))
     for key, value in ours.items():
-        if 'aggregators' in key:
-            level, name, param = key.split('.')[3], key.split('.')[4], key.split('.')[5]
+        if key.startswith('instance_level.geos.'):
+            level, name, param = key.split('.')[2:5]
             vfe_name = {'query_proj': 'fc_embed', 'key_proj': 'ref_fc_embed', 'value_proj': 'ref_fc',
                         'output_proj': 'fc'}[name]
             released[f'{HEAD}aggregator.{level}.{vfe_name}.{param}'] = torch.randn_like(value)
@@ -164,12 +165,29 @@ def test_cli_writes_a_checkpoint_that_loads_strictly_and_nothing_on_error(load_t
     converter.main([str(src), str(dst), '--config', str(config)])
     checkpoint = torch.load(dst, weights_only=True)
     model.load_state_dict(checkpoint['state_dict'], strict=True)
-    assert torch.equal(model.roi_head.bbox_head.aggregators[1].output_proj.weight,
-                       released[f'{HEAD}aggregator.1.fc.weight'])
+    assert torch.equal(model.instance_level.geos[1].output_proj.weight, released[f'{HEAD}aggregator.1.fc.weight'])
     # a checkpoint that misses a key: an error naming it, and no output
     del released[f'{HEAD}fc_reg.bias']
     torch.save(released, src)
     bad = tmp_path / 'bad.pth'
-    with pytest.raises(SystemExit, match=r'fc_reg\.bias'):
+    with pytest.raises(SystemExit) as exit_status:
         converter.main([str(src), str(bad), '--config', str(config)])
+    assert exit_status.value.code == 1 and 'fc_reg.bias' in capsys.readouterr().err
     assert not bad.exists() and sorted(os.listdir(tmp_path)) == ['epoch_6_model.pth', 'out', 'tiny_release.py']
+
+
+def test_user_errors_are_one_line_and_write_nothing(load_tool, tmp_path, user_error):
+    converter = load_tool('model_converters/vfe_to_mamba_vod.py')
+    out = str(tmp_path / 'out.pth')
+    assert 'nowhere.pth' in user_error(converter.main, [str(tmp_path / 'nowhere.pth'), out])
+    text = tmp_path / 'notes.pth'
+    text.write_text('the released weights are at ...')
+    line = user_error(converter.main, [str(text), out])
+    assert 'notes.pth' in line and 'not a PyTorch checkpoint' in line and 'could run code' not in line
+    empty = tmp_path / 'empty.pth'
+    empty.write_bytes(b'')
+    assert 'empty (0 bytes)' in user_error(converter.main, [str(empty), out])
+    (tmp_path / 'a_file').write_text('')
+    line = user_error(converter.main, [str(text), str(tmp_path / 'a_file' / 'out.pth')])
+    assert "cannot write output checkpoint" in line and 'a_file' in line
+    assert sorted(os.listdir(tmp_path)) == ['a_file', 'empty.pth', 'notes.pth']

@@ -7,17 +7,23 @@ the predictions were made on. Prints the per-class table (AP in percent) and
 the metrics as one JSON line (fractions, as the VIDMetric returns them);
 ``--score-stats`` adds a second line: where the scores go, per frame subset
 (see :func:`score_statistics`).
+
+PRED must have been made for GT: a dump records the digest of its json, and a dump
+of another json is refused, as are NaN/inf scores or boxes, labels outside the
+classes, an image predicted twice and an empty dump. User errors end with one
+line on stderr and exit status 1.
 """
 import argparse
 import json
 import os
-import sys
 
 import numpy as np
 
-from mamba_vod.evaluation import VIDMetric  # importing mamba_vod prepares mmdet (mmcv._ext)
+from mamba_vod.engine.cli import user_errors  # importing mamba_vod prepares mmdet (mmcv._ext)
+from mamba_vod.evaluation import VIDMetric
 from mamba_vod.evaluation.functional import (VIDAnnotations, VIDPredictions, load_vid_predictions,
                                              read_frame_subset, write_json)
+from mamba_vod.utils import check_output_path
 from mmdet.evaluation.functional import bbox_overlaps  # isort: skip  (after mamba_vod)
 
 SCORE_THR = 0.3  # what --score-stats counts as a confident detection
@@ -116,16 +122,24 @@ def score_statistics(preds: VIDPredictions, annotations: VIDAnnotations, subsets
 
 def main(argv=None) -> dict:
     args = parse_args(argv)
+    with user_errors():
+        return evaluate(args)
+
+
+def evaluate(args: argparse.Namespace) -> dict:
+    """Evaluates the dump as ``args`` say; prints (and writes) the metrics."""
     for path in [args.pred, args.gt] + [p for _, p in args.frame_subset]:
         if not os.path.isfile(path):
-            sys.exit(f'eval_vid.py: no such file: {path}')
+            raise FileNotFoundError(f"no such file: '{path}'")
+    if args.json:
+        check_output_path(args.json, '--json')
     preds = load_vid_predictions(args.pred)
     metric = VIDMetric(args.gt, mode=args.mode, motion_breakdown=not args.no_motion, report_voc=args.voc,
                        frame_subsets=dict(args.frame_subset))
     if args.oracle_class:
         preds = relabel_by_overlap(preds, metric.annotations)
     metrics = {f'{metric.prefix}/{key}': value
-               for key, value in metric.evaluate_predictions(preds, source=args.pred).items()}
+               for key, value in metric.evaluate_predictions(preds, source=f"the predictions in '{args.pred}'").items()}
     print(json.dumps(metrics))
     if args.score_stats:
         masks = {name: read_frame_subset(path, metric.annotations) for name, path in args.frame_subset}

@@ -20,21 +20,27 @@ reads ``ROOT/Annotations/{VID,DET}`` and the FGFA lists in ``ROOT/Lists/``
   of the DET train set), annotations (id, image_id, category_id, bbox,
   area, iscrowd). DET images have no video_id or frame_id.
 
-Frames without objects stay as images. Problems are fixed when the fix is
-well defined (a box clipped to its image) and counted in the summary;
-anything else stops the run with an error naming the file, and nothing is
-written: the three files are written to temporary files first and renamed
-only when all three are complete.
+Frames without objects stay as images. Every frame a json names must exist
+under ``ROOT/Data/VID`` or ``ROOT/Data/DET`` (checked with a progress bar;
+``--skip-frame-check`` skips it). Problems are fixed when the fix is well
+defined (a box clipped to its image) and counted in the summary; anything else
+stops the run with an error naming the file, and nothing is written.
+
+The three files appear together or not at all: they are written to temporary
+files first and renamed only when all three are complete; if a rename fails,
+those already renamed are rolled back (the files they replaced restored).
+Ctrl-C and SIGTERM stop the run at once, worker processes included, and leave
+nothing behind (exit status 130 / 143).
 """
 import argparse
 import json
-import os
 import os.path as osp
+import signal
 import sys
-import tempfile
 from collections import Counter
+from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from multiprocessing import Pool
 from typing import Callable, Dict, Iterable, Iterator, List, Tuple
 
 # The helpers live beside this script (it is run as a script, not imported
@@ -47,12 +53,18 @@ from ilsvrc_annotation import (Annotation, ConversionError,  # noqa: E402
                                Problems, read_annotation)
 from ilsvrc_classes import (CATEGORY_IDS, OTHER_CATEGORY_ID,  # noqa: E402
                             VID_CLASSES, det_categories, vid_categories)
+from ilsvrc_frames import check_frames  # noqa: E402
 from ilsvrc_lists import (VideoEntry, det_other_images,  # noqa: E402
                           read_det_list, read_vid_train_list,
                           read_vid_val_list)
+from mamba_vod.utils import (AtomicOutput, check_output_path,  # noqa: E402
+                             commit_together)
 
 OUTPUT_FILES = ('imagenet_vid_train.json', 'imagenet_vid_val.json',
                 'imagenet_det_30plus1cls.json')
+# The folder under ROOT/Data that each output's file names are relative to.
+IMAGE_FOLDERS = dict(zip(OUTPUT_FILES, ('VID', 'VID', 'DET')))
+EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
 @dataclass
@@ -104,15 +116,33 @@ def _parse(task: _Task) -> Tuple[List[Annotation], Problems]:
     return anns, problems
 
 
-def _run(tasks: List[_Task], workers: int, desc: str
-         ) -> Iterator[Tuple[List[Annotation], Problems]]:
-    """Parse the tasks in order, in ``workers`` processes, with a bar."""
+def _ignore_interrupts() -> None:
+    """Worker set-up: Ctrl-C reaches the whole process group, but only the
+    main process decides what to do about it (it stops the workers); SIGTERM
+    ends a worker (the handler inherited from the main process is undone)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+@contextmanager
+def _parsed(tasks: List[_Task], workers: int, desc: str
+            ) -> Iterator[Iterator[Tuple[List[Annotation], Problems]]]:
+    """The parsed tasks, in order, from ``workers`` processes, with a bar.
+
+    However the block ends (done, an error, Ctrl-C, SIGTERM), the workers
+    are ended before it is left: pending tasks are cancelled and running ones
+    (a few XML files each) finish; a worker killed from outside does not
+    hang the shutdown.
+    """
     if workers <= 1:
-        yield from tqdm(map(_parse, tasks), total=len(tasks), desc=desc)
+        yield tqdm(map(_parse, tasks), total=len(tasks), desc=desc)
         return
-    with Pool(workers) as pool:
-        yield from tqdm(pool.imap(_parse, tasks, chunksize=4),
-                        total=len(tasks), desc=desc)
+    executor = ProcessPoolExecutor(workers, initializer=_ignore_interrupts)
+    try:
+        yield tqdm(executor.map(_parse, tasks, chunksize=4), total=len(tasks),
+                   desc=desc)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def convert_vid(videos: List[VideoEntry], ann_dir: str, summary: Summary, *,
@@ -124,32 +154,39 @@ def convert_vid(videos: List[VideoEntry], ann_dir: str, summary: Summary, *,
                     for i in range(v.num_frames)], True, drop_empty_boxes)
              for v in videos]
     instance_ids: Dict[Tuple[int, str], int] = {}
-    results = _run(tasks, workers, summary.title)
-    for video_id, (video, (anns, problems)) in enumerate(
-            zip(videos, results), 1):
-        summary.problems.merge(problems)
-        out['videos'].append(dict(id=video_id, name=video.name,
-                                  vid_train_frames=video.train_frames))
-        train_frames = set(video.train_frames)
-        for frame_id, ann in enumerate(anns):
-            image = dict(file_name=f'{video.name}/{frame_id:06d}.JPEG',
-                         height=ann.height, width=ann.width,
-                         id=len(out['images']) + 1, frame_id=frame_id,
-                         video_id=video_id,
-                         is_vid_train_frame=frame_id in train_frames)
-            out['images'].append(image)
-            for obj in ann.objects:
-                key = (video_id, obj.trackid)
-                instance_ids.setdefault(key, len(instance_ids) + 1)
-                out['annotations'].append(dict(
-                    id=len(out['annotations']) + 1, video_id=video_id,
-                    image_id=image['id'],
-                    category_id=CATEGORY_IDS[obj.wnid],
-                    instance_id=instance_ids[key], **_coco_box(obj.box),
-                    occluded=obj.occluded, generated=obj.generated))
-            _count(summary, image, ann)
+    with _parsed(tasks, workers, summary.title) as results:
+        for video_id, (video, (anns, problems)) in enumerate(
+                zip(videos, results), 1):
+            summary.problems.merge(problems)
+            _add_video(out, summary, instance_ids, video_id, video, anns)
     summary.videos = len(videos)
     return out
+
+
+def _add_video(out: dict, summary: Summary,
+               instance_ids: Dict[Tuple[int, str], int], video_id: int,
+               video: VideoEntry, anns: List[Annotation]) -> None:
+    """Appends one video, its frames and their objects to ``out``."""
+    out['videos'].append(dict(id=video_id, name=video.name,
+                              vid_train_frames=video.train_frames))
+    train_frames = set(video.train_frames)
+    for frame_id, ann in enumerate(anns):
+        image = dict(file_name=f'{video.name}/{frame_id:06d}.JPEG',
+                     height=ann.height, width=ann.width,
+                     id=len(out['images']) + 1, frame_id=frame_id,
+                     video_id=video_id,
+                     is_vid_train_frame=frame_id in train_frames)
+        out['images'].append(image)
+        for obj in ann.objects:
+            key = (video_id, obj.trackid)
+            instance_ids.setdefault(key, len(instance_ids) + 1)
+            out['annotations'].append(dict(
+                id=len(out['annotations']) + 1, video_id=video_id,
+                image_id=image['id'],
+                category_id=CATEGORY_IDS[obj.wnid],
+                instance_id=instance_ids[key], **_coco_box(obj.box),
+                occluded=obj.occluded, generated=obj.generated))
+        _count(summary, image, ann)
 
 
 def _coco_box(box: List[int]) -> dict:
@@ -178,9 +215,10 @@ def convert_det(listed: List[str], others: List[str], ann_dir: str,
                    False, drop_empty_boxes)
              for i in range(0, len(names), chunk)]
     anns: List[Annotation] = []
-    for part, problems in _run(tasks, workers, summary.title):
-        anns += part
-        summary.problems.merge(problems)
+    with _parsed(tasks, workers, summary.title) as results:
+        for part, problems in results:
+            anns += part
+            summary.problems.merge(problems)
     for index, (name, ann) in enumerate(zip(names, anns)):
         image = dict(file_name=f'{name}.JPEG', height=ann.height,
                      width=ann.width, id=index + 1,
@@ -196,37 +234,39 @@ def convert_det(listed: List[str], others: List[str], ann_dir: str,
 
 
 def write_json_files(out_dir: str, contents: Dict[str, dict]) -> None:
-    """Write every file or none: temporary files first, then renames."""
-    os.makedirs(out_dir, exist_ok=True)
-    umask = os.umask(0)
-    os.umask(umask)
-    temps: List[Tuple[str, str]] = []
+    """Write every file or none: temporary files first, then renames that
+    are rolled back if one fails (the files they replaced are restored)."""
+    outputs = []
     try:
         for name, data in contents.items():
-            fd, tmp = tempfile.mkstemp(prefix=f'.{name}.', dir=out_dir)
-            temps.append((tmp, osp.join(out_dir, name)))
-            os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes it private
-            with os.fdopen(fd, 'w', encoding='utf-8') as f:
+            outputs.append(AtomicOutput(osp.join(out_dir, name),
+                                        make_dirs=True))
+            with open(outputs[-1].temp_path, 'w', encoding='utf-8') as f:
                 json.dump(data, f)
-        for tmp, final in temps:
-            os.replace(tmp, final)
-    finally:
-        for tmp, _ in temps:
-            if osp.exists(tmp):
-                os.remove(tmp)
+    except BaseException:
+        for output in outputs:
+            output.discard()
+        raise
+    commit_together(outputs)
 
 
 def convert(root: str, out_dir: str, *, workers: int = 1,
-            drop_empty_boxes: bool = False,
+            drop_empty_boxes: bool = False, check_frames_exist: bool = True,
             echo: Callable[[str], None] = print) -> Dict[str, Summary]:
     """Convert the tree at ``root``; write the three files to ``out_dir``.
+
+    Args:
+        check_frames_exist: check that every image file the jsons name
+            exists under ``root/Data`` (a missing one is an error).
 
     Returns:
         The summary of each output file, keyed by file name.
 
     Raises:
         ConversionError: bad input that is not fixed (nothing is written).
+        OSError: ``out_dir`` cannot be written (found before any work).
     """
+    check_output_path(osp.join(out_dir, OUTPUT_FILES[0]), 'output')
     lists = osp.join(root, 'Lists')
     vid_dir = osp.join(root, 'Annotations', 'VID')
     det_dir = osp.join(root, 'Annotations', 'DET')
@@ -246,6 +286,9 @@ def convert(root: str, out_dir: str, *, workers: int = 1,
                                      det_other_images(det_dir, det_listed),
                                      det_dir, det, **opts),
     }
+    if check_frames_exist:
+        check_frames(contents, {name: osp.join(root, 'Data', folder)
+                                for name, folder in IMAGE_FOLDERS.items()})
     write_json_files(out_dir, contents)
     for summary in summaries.values():
         for line in summary.lines():
@@ -267,18 +310,50 @@ def parse_args(argv: Iterable[str] = None) -> argparse.Namespace:
     parser.add_argument('--drop-empty-boxes', action='store_true',
                         help='drop and count boxes with xmax <= xmin or '
                         'ymax <= ymin instead of stopping')
+    parser.add_argument('--skip-frame-check', action='store_true',
+                        help='do not check that the image files the jsons '
+                        'name exist under ROOT/Data (faster)')
     return parser.parse_args(argv)
 
 
-def main(argv: Iterable[str] = None) -> int:
-    args = parse_args(argv)
+@contextmanager
+def _interrupting_signals() -> Iterator[dict]:
+    """Ctrl-C and SIGTERM interrupt the main process (KeyboardInterrupt), so
+    that the ``with``/``finally`` blocks on the way out end the workers and
+    remove temporary files. Yields a dict that gets the signal (``signum``)."""
+    received = {}
+
+    def interrupt(signum, _frame):
+        received['signum'] = signum
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = {signum: signal.signal(signum, interrupt)
+                for signum in EXIT_INTERRUPTED}
     try:
-        convert(args.input, args.output, workers=args.workers,
-                drop_empty_boxes=args.drop_empty_boxes)
-    except ConversionError as err:
-        print(f'error: {err}\nnothing was written to {args.output}',
-              file=sys.stderr)
-        return 1
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def main(argv: Iterable[str] = None) -> int:
+    """Exit status: 0 written, 1 bad input or output, 130/143 Ctrl-C/SIGTERM;
+    in every case but 0 nothing was written."""
+    args = parse_args(argv)
+    with _interrupting_signals() as received:
+        try:
+            convert(args.input, args.output, workers=args.workers,
+                    drop_empty_boxes=args.drop_empty_boxes,
+                    check_frames_exist=not args.skip_frame_check)
+        except (ConversionError, OSError) as err:
+            print(f'error: {err}\nnothing was written to {args.output}',
+                  file=sys.stderr)
+            return 1
+        except KeyboardInterrupt:
+            signum = received.get('signum', signal.SIGINT)
+            print(f'\ninterrupted ({signal.Signals(signum).name}): nothing '
+                  f'was written to {args.output}', file=sys.stderr)
+            return EXIT_INTERRUPTED[signum]
     return 0
 
 

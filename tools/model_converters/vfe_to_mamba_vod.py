@@ -8,14 +8,14 @@ renamed to the model of ``--config``; the result must match that model's state
 dict exactly (names and shapes), else nothing is written and the error lists the
 unknown, missing and mis-shaped keys. The input is read with
 ``torch.load(weights_only=True)``; the output is written atomically as
-``{'meta': ..., 'state_dict': ...}``. The layout is described in the
-repository's docs (VFE release: R-101-DC5, instance level, SELSA-form GEOs).
+``{'meta': ..., 'state_dict': ...}``. User errors (a missing, damaged or unsafe
+input, an output folder that cannot be written) end with one line on stderr and
+exit status 1. The layout is described in the repository's docs (VFE release:
+R-101-DC5, instance level, SELSA-form GEOs).
 """
 import argparse
-import os
 import os.path as osp
 import re
-import tempfile
 from collections import OrderedDict
 from typing import Dict, Mapping, Optional
 
@@ -26,7 +26,7 @@ DEFAULT_CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'mamba',
 _PREFIX = 'detector.'
 # parts copied under the same name (mmdet 2.x and 3.x name these modules alike)
 _SAME_NAME = re.compile(r'^(backbone|neck|rpn_head)\.|^roi_head\.bbox_head\.(shared_fcs\.\d+|fc_cls|fc_reg)\.')
-# the SELSA-style aggregators of the box head -> our GEO's projections
+# the SELSA-style aggregators of the box head -> the instance level's GEOs (their projections)
 _AGGREGATOR = re.compile(r'^roi_head\.bbox_head\.aggregator\.(\d+)\.(fc_embed|ref_fc_embed|ref_fc|fc)\.(weight|bias)$')
 _GEO_NAMES = {'fc_embed': 'query_proj', 'ref_fc_embed': 'key_proj', 'ref_fc': 'value_proj', 'fc': 'output_proj'}
 
@@ -43,7 +43,7 @@ def convert_key(key: str) -> Optional[str]:
     match = _AGGREGATOR.match(key)
     if match:
         level, name, param = match.groups()
-        return f'roi_head.bbox_head.aggregators.{level}.{_GEO_NAMES[name]}.{param}'
+        return f'instance_level.geos.{level}.{_GEO_NAMES[name]}.{param}'
     return key if _SAME_NAME.match(key) else None
 
 
@@ -107,27 +107,17 @@ def model_state_dict(config: str) -> Dict[str, torch.Tensor]:
     return model.state_dict()
 
 
-def save_atomically(obj, path: str) -> None:
-    """torch.save to a temporary file beside ``path``, then rename it into place."""
-    directory = osp.dirname(osp.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    handle, tmp_path = tempfile.mkstemp(prefix='.' + osp.basename(path), suffix='.tmp', dir=directory)
-    os.close(handle)
-    try:
-        torch.save(obj, tmp_path)
-        os.replace(tmp_path, path)
-    except BaseException:
-        os.remove(tmp_path)
-        raise
-
-
 def convert_file(src: str, dst: str, config: str = DEFAULT_CONFIG) -> 'OrderedDict[str, torch.Tensor]':
-    """Converts ``src`` for the model of ``config`` and writes ``dst``; returns the state dict."""
+    """Converts ``src`` for the model of ``config`` and writes ``dst`` (atomically); returns the
+    state dict. An output folder that cannot be written is refused before any work."""
+    from mamba_vod.utils import atomic_open, check_output_path
+    check_output_path(dst, 'output checkpoint')
     converted = convert_state_dict(load_vfe_state_dict(src))
     check_against(converted, model_state_dict(config))
     meta = dict(converted_from=osp.basename(src), converter='tools/model_converters/vfe_to_mamba_vod.py',
                 config=osp.basename(config))
-    save_atomically(dict(meta=meta, state_dict=converted), dst)
+    with atomic_open(dst, 'wb') as file:
+        torch.save(dict(meta=meta, state_dict=converted), file)
     return converted
 
 
@@ -140,12 +130,10 @@ def parse_args(argv=None):
 
 
 def main(argv=None) -> None:
-    import mamba_vod  # noqa: F401  (prepares mmcv/mmdet, safe checkpoint loading)
+    from mamba_vod.engine.cli import user_errors  # importing mamba_vod prepares mmcv/mmdet, safe loading
     args = parse_args(argv)
-    try:
+    with user_errors():  # ConversionError is a ValueError
         converted = convert_file(args.src, args.dst, args.config)
-    except ConversionError as error:
-        raise SystemExit(f'error: {error}') from None
     print(f'wrote {args.dst}: {len(converted)} tensors')
 
 

@@ -2,9 +2,10 @@
 # ChannelMapper 2048->512, RPN on the one stride-16 level (scales 4/8/16/32),
 # RoIAlign 7x7 and two shared FCs of 1024.
 # override model.backbone (depth / type, and init_cfg.checkpoint).
-# The ImageNet weights are a local file: torchvision's resnet50-0676ba61.pth
-# (download.pytorch.org/models/) under checkpoints/. Nothing is downloaded; a
-# missing file stops with an error that names it. init_cfg=None trains from scratch.
+# The ImageNet weights are torchvision's, named the mmdet way (torchvision://resnet50): downloaded
+# once into the torch hub cache ($TORCH_HOME/hub/checkpoints, ~/.cache/torch/hub/checkpoints by
+# default) and read with weights_only=True. Offline, the error names the URL and the cache file to
+# put it at; a local path works too. init_cfg=None trains from scratch.
 model = dict(
     type='FasterRCNN',
     data_preprocessor=dict(

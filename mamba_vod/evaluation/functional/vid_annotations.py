@@ -2,6 +2,7 @@
 
 Shape shorthand: I images, G ground-truth boxes.
 """
+import hashlib
 import json
 from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
@@ -15,11 +16,12 @@ class VIDAnnotations(NamedTuple):
     """``img_ids`` (I,) json image ids, ``file_names`` (I,), ``classes`` (C,)
     names in label order (category ids ascending), ``gts`` with ``img`` an index
     into ``img_ids`` and ``motion_iou`` None when the json has no
-    ``instance_id``."""
+    ``instance_id``; ``digest``: :func:`annotation_digest` of the json."""
     img_ids: np.ndarray
     file_names: List[str]
     classes: Tuple[str, ...]
     gts: FlatGroundTruth
+    digest: Optional[str] = None
 
     def index_of(self, img_ids: Sequence[int], source: str) -> np.ndarray:
         """Map json image ids to indices 0..I-1; unknown ids raise an error
@@ -33,6 +35,16 @@ class VIDAnnotations(NamedTuple):
                              f'file (first: {int(img_ids[missing[0]])}); evaluate against the json '
                              'the predictions were made on')
         return index
+
+
+def annotation_digest(coco: dict) -> str:
+    """A fingerprint (16 hex digits) of what predictions refer to in a COCO-VID json: its
+    images (id, file_name, height, width) and categories (id, name), in file order. Two
+    jsons share it only if they number the same frames and classes alike."""
+    images = [[img['id'], img['file_name'], img.get('height'), img.get('width')] for img in coco['images']]
+    categories = [[category['id'], category['name']] for category in coco['categories']]
+    text = json.dumps([images, categories], separators=(',', ':'))
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()[:16]
 
 
 def load_vid_annotations(ann_file: str) -> VIDAnnotations:
@@ -65,7 +77,7 @@ def load_vid_annotations(ann_file: str) -> VIDAnnotations:
     bboxes = np.concatenate([xywh[:, :2], xywh[:, :2] + xywh[:, 2:]], axis=1)
     return VIDAnnotations(img_ids=img_ids, file_names=[img['file_name'] for img in coco['images']],
                           classes=tuple(c['name'] for c in categories),
-                          gts=FlatGroundTruth(ann_img, bboxes, labels, motion))
+                          gts=FlatGroundTruth(ann_img, bboxes, labels, motion), digest=annotation_digest(coco))
 
 
 def read_frame_subset(list_file: str, annotations: VIDAnnotations) -> np.ndarray:

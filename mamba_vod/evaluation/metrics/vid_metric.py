@@ -3,6 +3,7 @@ breakdown, as an MMEngine metric.
 
 Shape shorthand: N detections, I images, C classes.
 """
+import logging
 from typing import Dict, Optional, Sequence
 
 import numpy as np
@@ -10,9 +11,9 @@ from mmengine.evaluator import BaseMetric
 from mmengine.logging import print_log
 
 from mamba_vod.registry import METRICS
-from ..functional import (FGFA_MOTION_RANGES, FlatDetections, VIDPredictions, eval_vid_map_flat,
-                          format_vid_table, load_vid_annotations, read_frame_subset, save_vid_predictions,
-                          select_images, stack_predictions)
+from ..functional import (FGFA_MOTION_RANGES, FlatDetections, VIDPredictions, check_prediction_values,
+                          eval_vid_map_flat, format_vid_table, load_vid_annotations, read_frame_subset,
+                          save_vid_predictions, select_images, stack_predictions)
 from ..functional.vid_map import MODES
 
 MOTION_COLUMNS = ('slow', 'medium', 'fast')
@@ -48,13 +49,14 @@ class VIDMetric(BaseMetric):
         frame_subsets: name -> text file listing json ``file_name``s, one per
             line; adds ``mAP_<name>`` over the processed images listed.
         dump_file: write the predictions there (.npz, see
-            :mod:`..functional.prediction_io`) for
-            ``tools/analysis/eval_vid.py``.
+            :mod:`..functional.prediction_io`, with the digest of
+            ``ann_file``) for ``tools/analysis/eval_vid.py``.
         prefix: metric name prefix; ``'vid'`` gives ``vid/mAP``.
         collect_device: ``'cpu'`` or ``'gpu'``, for gathering across ranks.
 
     Values are fractions in [0, 1] (as ``coco/bbox_mAP``); the logged table
-    shows percent.
+    shows percent. Predictions that cannot be scored are refused with a
+    ValueError (see :meth:`check_predictions`).
     """
     default_prefix: Optional[str] = 'vid'
 
@@ -87,17 +89,34 @@ class VIDMetric(BaseMetric):
                 labels=_numpy(_field(pred, 'labels')).astype(np.int32).reshape(-1)))
 
     def compute_metrics(self, results: list) -> Dict[str, float]:
-        preds = stack_predictions(results)
+        preds = stack_predictions(results)._replace(gt_digest=self.annotations.digest, gt_file=self.ann_file)
         if self.dump_file:
             save_vid_predictions(self.dump_file, preds)
             print_log(f'VIDMetric: wrote {len(preds.img_ids)} images of predictions to '
                       f'{self.dump_file}', logger='current')
         return self.evaluate_predictions(preds, source='the model predictions')
 
+    def check_predictions(self, preds: VIDPredictions, source: str) -> None:
+        """Raises a ValueError naming ``source`` for predictions made for another json (by
+        their ``gt_digest``), or that cannot be scored (see ``check_prediction_values``);
+        predictions without a record (an older dump) are evaluated with a warning."""
+        if preds.gt_digest is None:
+            print_log(f'VIDMetric: {source} do not record which annotation file they were made for (an older '
+                      f'dump); evaluating them against {self.ann_file} unchecked', logger='current',
+                      level=logging.WARNING)
+        elif preds.gt_digest != self.annotations.digest:
+            raise ValueError(
+                f"{source} were made for another annotation file ('{preds.gt_file}', digest {preds.gt_digest}) "
+                f'than {self.ann_file} (digest {self.annotations.digest}): their image ids and labels would be '
+                'matched to the wrong frames and classes; evaluate them against the json they were made for')
+        check_prediction_values(preds, len(self.annotations.classes), source)
+
     def evaluate_predictions(self, preds: VIDPredictions, source: str = 'predictions'
                              ) -> Dict[str, float]:
         """Evaluate flat predictions (e.g. a loaded dump) on the images they
-        cover; logs the per-class table and returns the metrics (no prefix)."""
+        cover, after :meth:`check_predictions`; logs the per-class table and
+        returns the metrics (no prefix)."""
+        self.check_predictions(preds, source)
         dets, processed = self._flat_detections(preds, source)
         num_classes = len(self.annotations.classes)
         columns, means = {}, {}
@@ -122,19 +141,10 @@ class VIDMetric(BaseMetric):
 
     def _flat_detections(self, preds: VIDPredictions, source: str):
         """Detections indexed by annotation image, and the (I,) mask of
-        processed images. A repeated image keeps its first occurrence."""
+        processed images (each image is predicted once: :meth:`check_predictions`)."""
         img_index = self.annotations.index_of(preds.img_ids, source)
-        _, first = np.unique(img_index, return_index=True)
-        keep_img = np.zeros(len(img_index), dtype=bool)
-        keep_img[first] = True
-        if not keep_img.all():
-            print_log(f'VIDMetric: {int((~keep_img).sum())} repeated image(s) in {source}; each is '
-                      'evaluated once, with its first predictions', logger='current', level=30)
-        keep_det = np.repeat(keep_img, preds.num_dets)
-        dets = FlatDetections(np.repeat(img_index, preds.num_dets)[keep_det],
-                              preds.bboxes[keep_det].astype(np.float64),
-                              preds.scores[keep_det].astype(np.float64),
-                              preds.labels[keep_det].astype(np.int64))
+        dets = FlatDetections(np.repeat(img_index, preds.num_dets), preds.bboxes.astype(np.float64),
+                              preds.scores.astype(np.float64), preds.labels.astype(np.int64))
         processed = np.zeros(len(self.annotations.img_ids), dtype=bool)
         processed[img_index] = True
         if not processed.all():

@@ -7,7 +7,7 @@ from mmengine.evaluator import Evaluator
 from mmengine.structures import InstanceData
 
 from mamba_vod.evaluation.functional import (FGFA_MOTION_RANGES, coco_vid_motion_iou, eval_vid_map,
-                                             load_vid_predictions)
+                                             load_vid_annotations, load_vid_predictions)
 from mamba_vod.registry import METRICS
 from tests.evaluation.vid_json import perfect_predictions, tiny_vid_coco, write_tiny_vid_json
 
@@ -87,6 +87,7 @@ def test_values_match_eval_vid_map_and_dump_round_trips(tmp_path):
 
     loaded = load_vid_predictions(str(dump))
     assert sorted(loaded.img_ids.tolist()) == sorted(preds)
+    assert loaded.gt_file == ann_file and loaded.gt_digest == load_vid_annotations(ann_file).digest
     assert not [p for p in dump.parent.iterdir() if p.name != 'preds.npz']  # no temp file left
     offline = METRICS.build(dict(cfg, dump_file=None)).evaluate_predictions(loaded)
     assert {f'val/{k}': v for k, v in offline.items()} == metrics
@@ -119,3 +120,13 @@ def test_bad_inputs_raise_clear_errors(tmp_path):
         METRICS.build(dict(type='VIDMetric', ann_file=str(no_tracks)))
     metric = METRICS.build(dict(type='VIDMetric', ann_file=str(no_tracks), motion_breakdown=False))
     assert metric.prefix == 'vid'
+
+
+def test_model_predictions_that_cannot_be_scored_are_refused_not_scored(tmp_path):
+    coco = tiny_vid_coco()
+    ann_file = write_tiny_vid_json(str(tmp_path))
+    nan = {k: (b, np.full_like(s, np.nan), l) for k, (b, s, l) in perfect_predictions(coco).items()}
+    with pytest.raises(ValueError, match='NaN or infinite scores'):  # (all-NaN scores once gave mAP 1.0)
+        _evaluate(dict(type='VIDMetric', ann_file=ann_file), nan)
+    with pytest.raises(ValueError, match='hold no predicted image'):
+        METRICS.build(dict(type='VIDMetric', ann_file=ann_file)).compute_metrics([])

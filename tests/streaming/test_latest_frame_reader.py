@@ -4,7 +4,7 @@ import time
 import numpy as np
 import pytest
 
-from mamba_vod.apis import LatestFrameReader
+from mamba_vod.streaming import LatestFrameReader
 
 
 def numbered(count, period_s=0.0):

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from mmengine.logging import print_log
 
-from .atomic_output import AtomicOutput
+from mamba_vod.utils import AtomicOutput
 
 # Codec per container that the pip OpenCV wheels can encode.
 FOURCC_BY_EXTENSION = {'.mp4': 'mp4v', '.m4v': 'mp4v', '.mov': 'mp4v', '.avi': 'MJPG', '.mkv': 'MJPG'}

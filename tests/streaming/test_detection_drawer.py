@@ -3,8 +3,8 @@ import torch
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
-from mamba_vod.apis import DetectionDrawer
-from mamba_vod.apis.detection_drawer import class_color
+from mamba_vod.streaming import DetectionDrawer
+from mamba_vod.streaming.detection_drawer import class_color
 
 
 def test_boxes_above_the_threshold_are_drawn_on_a_copy():

@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from mamba_vod.apis import FrameSource, SourceError, parse_source
-from mamba_vod.apis import frame_source as frame_source_module
+from mamba_vod.streaming import FrameSource, SourceError, parse_source
+from mamba_vod.streaming import frame_source as frame_source_module
 
 
 class FakeCapture:

@@ -3,7 +3,7 @@ import signal
 
 import pytest
 
-from mamba_vod.apis import StopSignals
+from mamba_vod.streaming import StopSignals
 
 
 def test_first_signal_requests_a_stop_second_interrupts_and_handlers_are_restored():

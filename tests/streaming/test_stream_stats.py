@@ -2,7 +2,7 @@ import time
 
 import pytest
 
-from mamba_vod.apis import StreamStats
+from mamba_vod.streaming import StreamStats
 
 
 def test_percentiles_and_counts():

@@ -8,7 +8,7 @@ stops decoding, ``max_frames`` is reached, q/Esc in the window, Ctrl-C/SIGTERM.
 import sys
 import time
 from contextlib import ExitStack
-from typing import Optional
+from typing import TYPE_CHECKING, Optional
 
 import numpy as np
 from tqdm import tqdm
@@ -20,8 +20,10 @@ from .latest_frame_reader import LatestFrameReader
 from .preview_window import PreviewWindow
 from .stop_signals import StopSignals
 from .stream_stats import StreamStats
-from .streaming_detector import StreamingDetector
 from .video_file_writer import VideoFileWriter
+
+if TYPE_CHECKING:  # the application builds on the library API, which imports FrameSource from here
+    from mamba_vod.apis import StreamingDetector
 
 # Exit status when the source failed mid-stream (lost after retries, or stopped decoding);
 # whatever was processed is still written.
@@ -45,7 +47,7 @@ class StreamDemo:
         fps_overlay: draw the current fps on the frames.
     """
 
-    def __init__(self, detector: StreamingDetector, source: FrameSource, *, out: Optional[str] = None,
+    def __init__(self, detector: 'StreamingDetector', source: FrameSource, *, out: Optional[str] = None,
                  json_out: Optional[str] = None, score_thr: float = 0.3, show: bool = False,
                  live: bool = False, max_frames: Optional[int] = None, fps_overlay: bool = False) -> None:
         self.detector = detector

@@ -8,7 +8,7 @@ from typing import Optional, Sequence
 
 from mmdet.structures import DetDataSample
 
-from .atomic_output import AtomicOutput
+from mamba_vod.utils import AtomicOutput
 
 
 def detections_record(frame_index: int, result: DetDataSample, class_names: Sequence[str],

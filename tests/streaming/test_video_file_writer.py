@@ -3,7 +3,7 @@ import os
 import numpy as np
 import pytest
 
-from mamba_vod.apis import VideoFileWriter
+from mamba_vod.streaming import VideoFileWriter
 
 
 def test_the_video_appears_only_when_closed_with_every_frame(tmp_path, utils):

@@ -5,7 +5,7 @@ import torch
 from mmdet.structures import DetDataSample
 from mmengine.structures import InstanceData
 
-from mamba_vod.apis import JsonLinesWriter, detections_record
+from mamba_vod.streaming import JsonLinesWriter, detections_record
 
 
 def _result():
