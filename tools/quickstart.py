@@ -9,10 +9,15 @@
    scratch, same data and budget) the way ``tools/train.py`` does;
 3. evaluates both with the VID metric (all frames, clean and degraded frames, the
    slow/medium/fast motion breakdown) the way ``tools/test.py`` does;
-4. renders MAMBA's detections on a val video with ``demo/video_demo.py``;
-5. prints a report and writes it to ``WORK_DIR/report.md`` and ``report.json``.
+4. renders MAMBA's detections on a val video with ``demo/video_demo.py``, and a val video
+   with degraded bursts side by side (baseline | MAMBA, 3x, degraded frames labelled) with
+   :class:`mamba_vod.apis.StreamingDetector`;
+5. prints a report and writes it to ``WORK_DIR/report.md``, ``report.json`` and, drawn by
+   ``tools/analysis/plot_ablation.py``, ``report.png``.
 
-Each stage is skipped when its output is already there, unless ``--force``.
+A stage is reused when its outputs are there and were made with the same config, code and
+inputs (``mamba_vod.engine.stage_fingerprint``); otherwise it is redone, with one line that says
+why. ``--force`` redoes every stage.
 """
 import argparse
 import glob
@@ -22,14 +27,22 @@ import os.path as osp
 import subprocess
 import sys
 import time
+from typing import Dict, List
 
 import cv2
 from tqdm import tqdm
 
-from mamba_vod.engine import epoch_budget, evaluate, load_config, train
-from mamba_vod.evaluation.functional import atomic_write, write_json
+from mamba_vod.engine import (StageFingerprint, epoch_budget, evaluate_stage, load_config, package_digest,
+                              run_stage, train_stage)
+from mamba_vod.evaluation.functional import write_json
+from mamba_vod.utils import atomic_write
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+sys.path[:0] = [osp.join(ROOT, 'tools', 'misc'), osp.join(ROOT, 'tools', 'analysis')]
+from plot_ablation import plot_results  # noqa: E402
+from side_by_side_video import degraded_val_video, render_side_by_side  # noqa: E402
+from synthetic_data_stage import prepare_synthetic_data  # noqa: E402
+
 CONFIG_DATA_ROOT = 'data/synthetic_vid/'
 MODELS = {
     'baseline': 'configs/synthetic/faster-rcnn_r18-dc5_synthetic.py',
@@ -46,16 +59,6 @@ def _run_tool(args: list) -> None:
 # a data set small enough for a smoke test of the whole job (tests/tools/test_quickstart.py)
 TINY_DATA = ['--train-videos', '2', '--val-videos', '1', '--frames', '8', '--train-key-frames', '4',
              '--det-images', '4']
-
-
-def make_data(data_root: str, force: bool, tiny: bool = False) -> None:
-    """Synthetic data set in the ILSVRC2015 layout, then the three COCO-VID json files."""
-    if force or not osp.isfile(osp.join(data_root, 'Lists', 'VID_val_videos.txt')):
-        _run_tool(['tools/misc/make_synthetic_vid.py', '--out', data_root, '--seed', '0'] +
-                  (TINY_DATA if tiny else []) + (['--force'] if force else []))
-    if force or not osp.isfile(osp.join(data_root, 'annotations', 'imagenet_vid_val.json')):
-        _run_tool(['tools/dataset_converters/imagenet_vid.py', '-i', data_root, '-o',
-                   osp.join(data_root, 'annotations')])
 
 
 def write_val_video(data_root: str, out_file: str, fps: float = 8.0) -> str:
@@ -80,6 +83,25 @@ def render_demo(data_root: str, checkpoint: str, demo_dir: str, force: bool) -> 
     _run_tool(['demo/video_demo.py', source, MODELS['mamba'], '--checkpoint', checkpoint, '--out', out_video,
                '--json', osp.join(demo_dir, 'mamba_val_video0.jsonl')])
     return out_video
+
+
+def render_comparison(data_root: str, checkpoints: Dict[str, str], out: str, force: bool) -> str:
+    """baseline | MAMBA on the first val video with degraded frames, 3x (``side_by_side_video.py``)."""
+    if osp.isfile(out) and not force:
+        return out
+    frames, degraded = degraded_val_video(data_root)
+    models = {'baseline': (MODELS['baseline'], checkpoints['baseline']),
+              'MAMBA': (MODELS['mamba'], checkpoints['mamba'])}
+    return render_side_by_side(models, frames, degraded, out)
+
+
+def comparison_records(results: Dict[str, dict]) -> List[dict]:
+    """The quickstart's metrics as ``tools/analysis/plot_ablation.py`` records (one seed, the
+    configs' online protocol, in percent; NaN where the set cannot score a metric)."""
+    return [dict(set='synthetic', protocol='online', variant=model, seed=0,
+                 **{name: 100 * metrics[key] for name, key in (('all', 'vid/mAP'), ('degraded', 'vid/mAP_degraded'),
+                                                               ('clean', 'vid/mAP_clean'))})
+            for model, metrics in results.items()]
 
 
 def report(results: dict, paths: dict, minutes: float, epochs: int) -> str:
@@ -119,28 +141,41 @@ def main(argv=None):
     moved = (CONFIG_DATA_ROOT, data_root)
     os.chdir(ROOT)
 
-    stages = tqdm(total=2 + 2 * len(MODELS), desc='quickstart', unit='stage')
+    stages = tqdm(total=3 + 2 * len(MODELS), desc='quickstart', unit='stage')
     stages.set_postfix_str('data')
-    make_data(data_root, args.force, args.tiny)
+    data = prepare_synthetic_data(data_root, ['--seed', '0'] + (TINY_DATA if args.tiny else []), force=args.force)
     stages.update()
-    checkpoints, results = {}, {}
+    checkpoints, models, results = {}, {}, {}
     for name, config in MODELS.items():
         stages.set_postfix_str(f'train {name}')
         options = None if args.epochs is None else epoch_budget(config, args.epochs)
-        checkpoints[name] = train(config, osp.join(work_dir, name), data_root=moved, cfg_options=options,
-                                  force=args.force)
+        checkpoints[name], models[name] = train_stage(config, osp.join(work_dir, name), data=data, data_root=moved,
+                                                      cfg_options=options, force=args.force)
         stages.update()
         stages.set_postfix_str(f'test {name}')
-        results[name] = evaluate(config, checkpoints[name], osp.join(work_dir, name, 'test'), data_root=moved,
-                                 out=osp.join(work_dir, name, 'test', 'predictions.npz'), force=args.force)
+        results[name] = evaluate_stage(config, checkpoints[name], osp.join(work_dir, name, 'test'), model=models[name],
+                                       data_root=moved, out=osp.join(work_dir, name, 'test', 'predictions.npz'),
+                                       force=args.force)
         stages.update()
+    # the videos show the trained models: redone when one of them (or the drawing code) changes
+    videos = StageFingerprint(code=package_digest(), **{name: models[name].value for name in MODELS})
     stages.set_postfix_str('demo video')
-    demo = render_demo(data_root, checkpoints['mamba'], osp.join(work_dir, 'demo'), args.force)
+    demo = run_stage('demo video', osp.join(work_dir, 'demo'), videos,
+                     lambda redo: render_demo(data_root, checkpoints['mamba'], osp.join(work_dir, 'demo'), redo),
+                     force=args.force)
+    stages.update()
+    stages.set_postfix_str('side-by-side video')
+    side_by_side = osp.join(work_dir, 'side_by_side', 'baseline_vs_mamba.mp4')
+    run_stage('side-by-side video', osp.dirname(side_by_side), videos,
+              lambda redo: render_comparison(data_root, checkpoints, side_by_side, redo), force=args.force)
     stages.update()
     stages.close()
 
-    paths = dict(data=data_root, **{f'{k} checkpoint': v for k, v in checkpoints.items()}, demo_video=demo)
+    paths = dict(data=data_root, **{f'{k} checkpoint': v for k, v in checkpoints.items()}, demo_video=demo,
+                 side_by_side_video=side_by_side, comparison_png=osp.join(work_dir, 'report.png'))
     epochs = args.epochs or load_config(MODELS['mamba']).train_cfg.max_epochs
+    plot_results(comparison_records(results), paths['comparison_png'],
+                 title=f'quickstart: R-18-DC5, {epochs} epochs, 1 seed')
     text = report(results, paths, (time.time() - start) / 60, epochs)
     atomic_write(osp.join(work_dir, 'report.md'), lambda f: f.write(text.encode('utf-8')))
     write_json(osp.join(work_dir, 'report.json'), dict(metrics=results, paths=paths))

@@ -1,7 +1,9 @@
-"""tools/misc/make_synthetic_vid.py and its rendering modules."""
+"""tools/misc/make_synthetic_vid.py and its rendering modules (the hard preset:
+tests/tools/test_make_synthetic_vid_hard.py)."""
 import hashlib
 import json
 import os
+import shlex
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -40,6 +42,27 @@ def test_same_seed_same_bytes(gen, small_set, tmp_path):
     assert digest(again) == first
     assert digest(other).keys() == first.keys()
     assert digest(other) != first
+
+
+def test_the_default_set_is_the_published_one(gen, load_tool, tmp_path):
+    """The default preset writes, byte for byte, the files pinned by the
+    committed manifest (made before the hard preset existed). Its header
+    says how to remake it: only right for a change meant to alter the
+    published data set."""
+    files = load_tool('misc/synthetic_vid_files.py')
+    header, pinned = files.read_manifest(
+        str(Path(__file__).with_name('synthetic_vid_default.sha256')))
+    line = next(h for h in header if h.startswith('arguments:'))
+    words = shlex.split(line[len('arguments:'):])
+    assert words[:2] == ['--preset', 'default']
+    assert len(pinned) == 2 * 2 * 10 * 2 + 3 * 2 + 5
+    out = tmp_path / 'default'
+    assert gen.main(['--out', str(out)] + words) == 0
+    ours = {str(p.relative_to(out)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(out.rglob('*')) if p.is_file()}
+    changed = sorted(name for name in pinned.keys() | ours.keys()
+                     if pinned.get(name) != ours.get(name))
+    assert not changed, f'the default synthetic set changed: {changed[:5]}'
 
 
 def test_layout_lists_and_annotations(small_set):
@@ -115,11 +138,14 @@ def test_existing_output_needs_force(gen, small_set, capsys):
 
 
 def test_classes_share_the_mean_colour(load_tool):
-    """Blurred away, every class is the same grey: colour alone can't tell."""
+    """Blurred away, every class (and every look-alike of the hard preset)
+    is the same grey: colour alone can't tell."""
     app = load_tool('misc/synthetic_vid_appearance.py')
+    hard = load_tool('misc/synthetic_vid_hard.py')
     rng = np.random.default_rng(0)
+    styles = app.CLASS_STYLES + tuple(hard.lookalike_styles(8))
     means = [app.object_texture(style, rng).reshape(-1, 3).mean(0)
-             for style in app.CLASS_STYLES]
+             for style in styles]
     spread = np.ptp(np.stack(means), axis=0)
     assert spread.max() < 45
     # ... while their clear patterns differ a lot

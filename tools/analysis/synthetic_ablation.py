@@ -1,52 +1,71 @@
-"""The paper's ablation in miniature, on the synthetic VID data, over several training seeds:
+"""The paper's ablation in miniature, on the synthetic VID data sets, over several training seeds:
 
     python tools/analysis/synthetic_ablation.py [--work-dir work_dirs/ablation] [--seeds 0 1 2]
-        [--variants baseline pixel instance both] [--epochs 16] [--protocols online paper] [--json OUT]
+        [--sets default hard] [--variants baseline pixel instance both both-enhanced] [--epochs 16]
+        [--protocols online paper] [--json OUT] [--summary-only]
 
 Every variant has the same backbone (R-18-DC5 from scratch), data, image size and
 training budget (16 epochs by default, ``--epochs N`` for another, the configs' lr step
 moved with it); only the aggregation differs: none (single-frame Faster R-CNN),
-pixel level only, instance level only, both. Each (variant, seed) is trained and
-evaluated like ``tools/train.py`` / ``tools/test.py`` do, the MAMBA variants under each
-test protocol (``mamba_vod.engine.test_protocol``: 'online', past frames only, and
-'paper', the paper's offline protocol); the single-frame baseline scores the same under
-both and is evaluated once. Finished runs are reused. Prints mAP@0.5 overall / degraded /
-clean frames, mean and spread over seeds, one table per protocol.
+pixel level only, instance level only, both, and both with the instance memory storing
+enhanced features (``both-enhanced``). Each is a config file under ``configs/synthetic/``;
+on the hard set (``--sets hard``: several classes and unlabelled look-alikes per video,
+``make_synthetic_vid.py --preset hard``) the ``*_hard.py`` one, the same model on the hard
+data. Each (set, variant, seed) is trained and evaluated like ``tools/train.py`` /
+``tools/test.py`` do, the MAMBA variants under each test protocol
+(``mamba_vod.engine.test_protocol``: 'online', past frames only, and 'paper', the paper's
+offline protocol); the single-frame baseline scores the same under both and is evaluated
+once. A finished data set, training or evaluation is reused only when its config, code and
+inputs are those it was made with (``mamba_vod.engine.stage_fingerprint``), else redone.
+
+Prints mAP@0.5 overall / degraded / clean frames, mean and spread over seeds, one table per
+set and protocol, and writes every result to one JSON (``--json``, default
+``WORK_DIR/ablation.json``; ``tools/analysis/plot_ablation.py`` draws it): ``results`` holds
+one record per (set, protocol, variant, seed) with the mAPs in percent, ``runs`` and
+``summary`` the same nested as ``{set: {protocol: {variant: ...}}}``.
 """
 import argparse
 import json
 import os
 import os.path as osp
 import statistics
-import subprocess
 import sys
 
-from mamba_vod.engine import TEST_PROTOCOLS, epoch_budget, evaluate, train
+from mamba_vod.engine import TEST_PROTOCOLS, epoch_budget, evaluate_stage, train_stage
 from mamba_vod.evaluation.functional import write_json
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-CONFIG_DATA_ROOT = 'data/synthetic_vid/'
-VARIANTS = {
-    'baseline': 'configs/synthetic/faster-rcnn_r18-dc5_synthetic.py',
-    'pixel': 'configs/synthetic/mamba-pix_r18-dc5_synthetic.py',
-    'instance': 'configs/synthetic/mamba-ins_r18-dc5_synthetic.py',
-    'both': 'configs/synthetic/mamba_r18-dc5_synthetic.py',
+sys.path.insert(0, osp.join(ROOT, 'tools', 'misc'))
+from synthetic_data_stage import prepare_synthetic_data  # noqa: E402
+
+#: data set -> its generator options, the data root its configs name, their file suffix
+SETS = {
+    'default': dict(generator=['--seed', '0'], config_root='data/synthetic_vid/', suffix=''),
+    'hard': dict(generator=['--preset', 'hard', '--seed', '0'], config_root='data/synthetic_vid_hard/',
+                 suffix='_hard'),
 }
-COLUMNS = [('all frames', 'vid/mAP'), ('degraded', 'vid/mAP_degraded'), ('clean', 'vid/mAP_clean')]
+VARIANTS = {
+    'baseline': 'faster-rcnn_r18-dc5_synthetic',
+    'pixel': 'mamba-pix_r18-dc5_synthetic',
+    'instance': 'mamba-ins_r18-dc5_synthetic',
+    'both': 'mamba_r18-dc5_synthetic',
+    'both-enhanced': 'mamba-enhanced_r18-dc5_synthetic',
+}
+DEFAULT_VARIANTS = ['baseline', 'pixel', 'instance', 'both']
+COLUMNS = [('all', 'all frames', 'vid/mAP'), ('degraded', 'degraded', 'vid/mAP_degraded'),
+           ('clean', 'clean', 'vid/mAP_clean')]
 
 
-def ensure_data(data_root: str) -> None:
-    if not osp.isfile(osp.join(data_root, 'Lists', 'VID_val_videos.txt')):
-        subprocess.run([sys.executable, 'tools/misc/make_synthetic_vid.py', '--out', data_root, '--seed', '0'],
-                       cwd=ROOT, check=True)
-    if not osp.isfile(osp.join(data_root, 'annotations', 'imagenet_vid_val.json')):
-        subprocess.run([sys.executable, 'tools/dataset_converters/imagenet_vid.py', '-i', data_root, '-o',
-                        osp.join(data_root, 'annotations')], cwd=ROOT, check=True)
+def config_of(variant: str, data_set: str = 'default') -> str:
+    """The config file of ``variant`` on ``data_set``."""
+    return f'configs/synthetic/{VARIANTS[variant]}{SETS[data_set]["suffix"]}.py'
 
 
-def run_dir(work_dir: str, variant: str, seed: int, epochs: int) -> str:
-    """Folder of one run: ``WORK/VARIANT/{epochs}e_seed{seed}``."""
-    return osp.join(work_dir, variant, f'{epochs}e_seed{seed}')
+def run_dir(work_dir: str, variant: str, seed: int, epochs: int, data_set: str = 'default') -> str:
+    """Folder of one run: ``WORK/VARIANT/{epochs}e_seed{seed}`` on the default set,
+    ``WORK/SET/VARIANT/...`` on another."""
+    base = work_dir if data_set == 'default' else osp.join(work_dir, data_set)
+    return osp.join(base, variant, f'{epochs}e_seed{seed}')
 
 
 def eval_dir(run_folder: str, variant: str, protocol: str) -> str:
@@ -55,33 +74,41 @@ def eval_dir(run_folder: str, variant: str, protocol: str) -> str:
     return osp.join(run_folder, 'test' if protocol == 'online' or variant == 'baseline' else f'test_{protocol}')
 
 
-def run_all(work_dir: str, data_root: str, variants, seeds, epochs: int = 16, protocols=TEST_PROTOCOLS) -> dict:
-    """Trains every (variant, seed) and evaluates it under each protocol, reusing finished
-    runs: ``{protocol: {variant: {seed: metrics}}}``."""
-    ensure_data(data_root)
-    moved = (CONFIG_DATA_ROOT, data_root)
+def data_root_of(data_dir: str, data_set: str) -> str:
+    """Where ``data_set`` is made: ``DATA_DIR/synthetic_vid`` or ``DATA_DIR/synthetic_vid_hard``."""
+    return osp.join(data_dir, osp.basename(SETS[data_set]['config_root'].rstrip('/')))
+
+
+def run_set(work_dir: str, data_set: str, data_root: str, variants, seeds, epochs: int = 16,
+            protocols=TEST_PROTOCOLS) -> dict:
+    """Makes ``data_set`` in ``data_root``, trains every (variant, seed) on it and evaluates it
+    under each protocol, reusing what is unchanged: ``{protocol: {variant: {seed: metrics}}}``."""
+    data = prepare_synthetic_data(data_root, SETS[data_set]['generator'])
+    moved = (SETS[data_set]['config_root'], data_root)
     runs = {protocol: {} for protocol in protocols}
     for variant in variants:
-        budget = epoch_budget(VARIANTS[variant], epochs)
+        config = config_of(variant, data_set)
+        budget = epoch_budget(config, epochs)
         for seed in seeds:
-            folder = run_dir(work_dir, variant, seed, epochs)
-            checkpoint = train(VARIANTS[variant], folder, data_root=moved,
-                               cfg_options={'randomness.seed': seed, **budget})
+            folder = run_dir(work_dir, variant, seed, epochs, data_set)
+            checkpoint, model = train_stage(config, folder, data=data, data_root=moved,
+                                            cfg_options={'randomness.seed': seed, **budget})
             for protocol in protocols:
-                runs[protocol].setdefault(variant, {})[seed] = evaluate(
-                    VARIANTS[variant], checkpoint, eval_dir(folder, variant, protocol), data_root=moved,
+                runs[protocol].setdefault(variant, {})[seed] = evaluate_stage(
+                    config, checkpoint, eval_dir(folder, variant, protocol), model=model, data_root=moved,
                     protocol=None if variant == 'baseline' else protocol)
     return runs
 
 
-def finished_runs(work_dir: str, variants, seeds, epochs: int = 16, protocols=TEST_PROTOCOLS) -> dict:
-    """The metrics of the runs already evaluated in ``work_dir``, ``{protocol: {variant: {seed:
-    metrics}}}`` (variants without any are left out)."""
+def finished_runs(work_dir: str, variants, seeds, epochs: int = 16, protocols=TEST_PROTOCOLS,
+                  data_set: str = 'default') -> dict:
+    """The metrics of the runs already evaluated in ``work_dir`` on ``data_set``,
+    ``{protocol: {variant: {seed: metrics}}}`` (variants without any are left out)."""
     runs = {protocol: {} for protocol in protocols}
     for protocol in protocols:
         for variant in variants:
             for seed in seeds:
-                folder = eval_dir(run_dir(work_dir, variant, seed, epochs), variant, protocol)
+                folder = eval_dir(run_dir(work_dir, variant, seed, epochs, data_set), variant, protocol)
                 metrics_file = osp.join(folder, 'test_metrics.json')
                 if osp.isfile(metrics_file):
                     with open(metrics_file) as f:
@@ -94,19 +121,29 @@ def summarise(runs: dict) -> dict:
     summary = {}
     for variant, per_seed in runs.items():
         summary[variant] = {'seeds': sorted(per_seed)}
-        for _, key in COLUMNS:
+        for _, _, key in COLUMNS:
             values = [100 * metrics[key] for metrics in per_seed.values()]
             spread = statistics.stdev(values) if len(values) > 1 else 0.0
             summary[variant][key] = (round(statistics.mean(values), 1), round(spread, 1), values)
     return summary
 
 
-def print_table(summary: dict, seeds, protocol: str) -> None:
-    print(f'{protocol} protocol: mAP@0.5 (%), mean ± stdev over the seeds run (of {list(seeds)})')
-    print('| variant | ' + ' | '.join(name for name, _ in COLUMNS) + ' |')
+def result_records(runs: dict) -> list:
+    """One record per (set, protocol, variant, seed) of ``{set: {protocol: {variant: {seed:
+    metrics}}}}``: ``{'set', 'protocol', 'variant', 'seed', 'all', 'degraded', 'clean'}``, mAP@0.5
+    in percent."""
+    return [dict(set=data_set, protocol=protocol, variant=variant, seed=int(seed),
+                 **{name: round(100 * metrics[key], 2) for name, _, key in COLUMNS})
+            for data_set, per_protocol in runs.items() for protocol, per_variant in per_protocol.items()
+            for variant, per_seed in per_variant.items() for seed, metrics in sorted(per_seed.items())]
+
+
+def print_table(summary: dict, seeds, protocol: str, data_set: str = 'default') -> None:
+    print(f'{data_set} set, {protocol} protocol: mAP@0.5 (%), mean ± stdev over the seeds run (of {list(seeds)})')
+    print('| variant | ' + ' | '.join(title for _, title, _ in COLUMNS) + ' |')
     print('| --- |' + ' --- |' * len(COLUMNS))
     for variant, metrics in summary.items():
-        cells = [f'{metrics[key][0]:.1f} ± {metrics[key][1]:.1f}' for _, key in COLUMNS]
+        cells = [f'{metrics[key][0]:.1f} ± {metrics[key][1]:.1f}' for _, _, key in COLUMNS]
         print(f'| {variant} (seeds {metrics["seeds"]}) | ' + ' | '.join(cells) + ' |')
     if protocol != 'online' and 'baseline' in summary:
         print('(the baseline detects every frame on its own: its scores are the same under every protocol)')
@@ -115,28 +152,39 @@ def print_table(summary: dict, seeds, protocol: str) -> None:
 def main(argv=None):
     parser = argparse.ArgumentParser(description='Pixel/instance ablation on synthetic VID, several seeds.')
     parser.add_argument('--work-dir', default='work_dirs/ablation')
-    parser.add_argument('--data-root', help='synthetic data set (made when missing); default WORK_DIR/data')
+    parser.add_argument('--data-dir', help='folder of the synthetic data sets (made when missing or stale), one '
+                        'per set: synthetic_vid, synthetic_vid_hard; default WORK_DIR/data')
+    parser.add_argument('--sets', nargs='+', choices=list(SETS), default=['default'],
+                        help="data sets: 'default' (one class per video) and/or 'hard' (several classes and "
+                        'unlabelled look-alikes per video, 64 frames)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--variants', nargs='+', choices=sorted(VARIANTS), default=list(VARIANTS))
+    parser.add_argument('--variants', nargs='+', choices=list(VARIANTS), default=DEFAULT_VARIANTS,
+                        help=f'default: {" ".join(DEFAULT_VARIANTS)}')
     parser.add_argument('--epochs', type=int, default=16,
                         help="epochs of every variant (default 16; at the configs' 8 every model is still improving)")
     parser.add_argument('--protocols', nargs='+', choices=TEST_PROTOCOLS, default=list(TEST_PROTOCOLS),
                         help="test protocols of the MAMBA variants (default both: 'online', past frames only; "
                              "'paper', the paper's offline protocol)")
-    parser.add_argument('--json', help='write every run and the summary here')
+    parser.add_argument('--json', help='write every result and the summary here (default WORK_DIR/ablation.json)')
     parser.add_argument('--summary-only', action='store_true',
                         help='train nothing: summarise the finished runs found in the work dir')
     args = parser.parse_args(argv)
     work_dir = osp.abspath(args.work_dir)
-    data_root = osp.abspath(args.data_root or osp.join(work_dir, 'data', 'synthetic_vid'))
+    data_dir = osp.abspath(args.data_dir or osp.join(work_dir, 'data'))
     os.chdir(ROOT)
-    runs = finished_runs(work_dir, args.variants, args.seeds, args.epochs, args.protocols) if args.summary_only \
-        else run_all(work_dir, data_root, args.variants, args.seeds, args.epochs, args.protocols)
-    summary = {protocol: summarise(per_variant) for protocol, per_variant in runs.items()}
-    for protocol in args.protocols:
-        print_table(summary[protocol], args.seeds, protocol)
-    if args.json:
-        write_json(args.json, dict(runs=runs, summary=summary))
+    runs = {}
+    for data_set in args.sets:
+        runs[data_set] = (
+            finished_runs(work_dir, args.variants, args.seeds, args.epochs, args.protocols, data_set)
+            if args.summary_only else run_set(work_dir, data_set, data_root_of(data_dir, data_set), args.variants,
+                                              args.seeds, args.epochs, args.protocols))
+    summary = {data_set: {protocol: summarise(per_variant) for protocol, per_variant in per_protocol.items()}
+               for data_set, per_protocol in runs.items()}
+    for data_set in args.sets:
+        for protocol in args.protocols:
+            print_table(summary[data_set][protocol], args.seeds, protocol, data_set)
+    write_json(args.json or osp.join(work_dir, 'ablation.json'),
+               dict(epochs=args.epochs, results=result_records(runs), runs=runs, summary=summary))
     return summary
 
 

@@ -3,6 +3,8 @@
 Usage::
 
     python tools/misc/make_synthetic_vid.py --out data/synthetic_vid --seed 0
+    python tools/misc/make_synthetic_vid.py --out data/synthetic_vid_hard \
+        --preset hard --seed 0
 
 writes (``N`` = 8-digit index, ``F`` = 6-digit frame)::
 
@@ -21,16 +23,30 @@ writes (``N`` = 8-digit index, ``F`` = 6-digit frame)::
 so ``tools/dataset_converters/imagenet_vid.py`` converts it like the real
 data. How the videos are made (and why a video model should beat a
 single-frame one on the degraded frames) is in ``synthetic_vid_scene.py``
-and ``synthetic_vid_appearance.py``. The same arguments give byte-identical
-files. The tree is built in a temporary folder beside ``--out`` and renamed
-at the end, so an interrupted run leaves no partial data set.
+and ``synthetic_vid_appearance.py``.
+
+Presets (``--preset``; explicit ``--frames`` / ``--val-videos`` win):
+
+* ``default``: one class per video (1 or 2 objects), 24 frames, 16 train
+  and 30 val videos. Its files never change for the same arguments: they
+  are pinned by ``tests/tools/synthetic_vid_default.sha256``.
+* ``hard`` (``synthetic_vid_hard.py``): 2 or 3 objects of different
+  classes per video plus 1 or 2 unlabelled look-alikes (a class's pattern
+  in another class's colours, on a video object's silhouette), so that a
+  summary of the whole video is wrong for some objects and only the clear
+  frames of the same object tell a degraded one; 64 frames per video (a
+  memory fills and updates; references from the whole video differ from
+  those within +-9 frames), 16 train and 20 val videos. Needs ``--classes``
+  >= 3.
+
+The same arguments give byte-identical files; the tool prints the data
+set's sha256 (``--manifest FILE`` also writes every file's). The tree is
+built in a temporary folder beside ``--out`` and renamed at the end, so an
+interrupted run leaves no partial data set.
 """
 import argparse
-import os
 import os.path as osp
-import shutil
 import sys
-import tempfile
 from collections import Counter
 from typing import List
 
@@ -43,80 +59,25 @@ import numpy as np  # noqa: E402
 
 from ilsvrc_classes import VID_CLASSES  # noqa: E402
 from synthetic_vid_appearance import CLASS_STYLES  # noqa: E402
-from synthetic_vid_scene import (FrameObject, make_scene,  # noqa: E402
-                                 render_frame)
+from synthetic_vid_files import (Writer, dataset_digest,  # noqa: E402
+                                 det_name, file_digests, video_name,
+                                 write_manifest)
+from synthetic_vid_hard import MIN_CLASSES, make_hard_scene  # noqa: E402
+from synthetic_vid_scene import make_scene, render_frame  # noqa: E402
+
+from mamba_vod.utils import AtomicOutput  # noqa: E402
 
 WNIDS = dict(VID_CLASSES)
 SPLIT_SEEDS = {'train': 1, 'val': 2, 'det': 3}
-
-
-def video_name(split: str, index: int) -> str:
-    """List/json name of a video, e.g. ``val/ILSVRC2015_val_00000003``."""
-    if split == 'train':
-        return (f'train/ILSVRC2015_VID_train_0000/'
-                f'ILSVRC2015_train_{index:08d}')
-    return f'val/ILSVRC2015_val_{index:08d}'
-
-
-def det_name(index: int) -> str:
-    return f'train/ILSVRC2014_train_0000/ILSVRC2014_train_{index:08d}'
-
-
-def annotation_xml(folder: str, filename: str, width: int, height: int,
-                   objects: List[FrameObject], wnid: str, video: bool) -> str:
-    """An ILSVRC annotation file as text (tab-indented, like the real one)."""
-    lines = ['<annotation>', f'\t<folder>{folder}</folder>',
-             f'\t<filename>{filename}</filename>',
-             '\t<source>', f'\t\t<database>ILSVRC_{2015 if video else 2014}'
-             '</database>', '\t</source>',
-             '\t<size>', f'\t\t<width>{width}</width>',
-             f'\t\t<height>{height}</height>', '\t</size>']
-    for obj in objects:
-        x1, y1, x2, y2 = obj.box
-        lines.append('\t<object>')
-        if video:
-            lines.append(f'\t\t<trackid>{obj.trackid}</trackid>')
-        lines += [f'\t\t<name>{wnid}</name>', '\t\t<bndbox>',
-                  f'\t\t\t<xmax>{x2}</xmax>', f'\t\t\t<xmin>{x1}</xmin>',
-                  f'\t\t\t<ymax>{y2}</ymax>', f'\t\t\t<ymin>{y1}</ymin>',
-                  '\t\t</bndbox>']
-        if video:
-            lines += [f'\t\t<occluded>{int(obj.occluded)}</occluded>',
-                      '\t\t<generated>0</generated>']
-        lines.append('\t</object>')
-    lines.append('</annotation>')
-    return '\n'.join(lines) + '\n'
-
-
-class Writer:
-    """Writes images, annotations and lists under one root; keeps stats."""
-
-    def __init__(self, root: str, jpeg_quality: int) -> None:
-        self.root = root
-        self.jpeg_quality = jpeg_quality
-        self.stats: Counter = Counter()
-
-    def _write(self, rel: str, data: bytes) -> None:
-        path = osp.join(self.root, rel)
-        os.makedirs(osp.dirname(path), exist_ok=True)
-        with open(path, 'wb') as f:
-            f.write(data)
-
-    def image(self, kind: str, name: str, img: np.ndarray, objects,
-              wnid: str, video: bool) -> None:
-        """Write ``Data/<kind>/<name>.JPEG`` and its annotation XML."""
-        ok, buf = cv2.imencode(
-            '.jpg', img, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
-        if not ok:
-            raise RuntimeError(f'JPEG encoding failed for {name}')
-        self._write(f'Data/{kind}/{name}.JPEG', buf.tobytes())
-        folder, filename = name.split('/', 1)[1].rsplit('/', 1)
-        xml = annotation_xml(folder, filename, img.shape[1], img.shape[0],
-                             objects, wnid, video)
-        self._write(f'Annotations/{kind}/{name}.xml', xml.encode())
-
-    def text(self, rel: str, lines: List[str]) -> None:
-        self._write(rel, ''.join(line + '\n' for line in lines).encode())
+SCENES = {'default': make_scene, 'hard': make_hard_scene}
+#: what a preset sets unless the option is given
+PRESETS = {'default': dict(frames=24, val_videos=30),
+           'hard': dict(frames=64, val_videos=20)}
+#: the options that change the files (the manifest header records them)
+CONTENT_OPTIONS = ('preset', 'seed', 'train_videos', 'val_videos', 'frames',
+                   'train_key_frames', 'det_images', 'height', 'width',
+                   'classes', 'degradation', 'degraded_fraction',
+                   'jpeg_quality')
 
 
 def _scene_args(args: argparse.Namespace, frames: int) -> dict:
@@ -131,13 +92,12 @@ def write_videos(writer: Writer, args, split: str, count: int) -> dict:
     flags = {}
     for index in range(count):
         rng = np.random.default_rng([args.seed, SPLIT_SEEDS[split], index])
-        scene = make_scene(rng, class_index=index % args.classes,
-                           **_scene_args(args, args.frames))
+        scene = SCENES[args.preset](rng, class_index=index % args.classes,
+                                    **_scene_args(args, args.frames))
         name = video_name(split, index)
-        wnid = WNIDS[scene.style.name]
         for t in range(scene.frames):
             img, objects = render_frame(scene, t, rng)
-            writer.image('VID', f'{name}/{t:06d}', img, objects, wnid, True)
+            writer.image('VID', f'{name}/{t:06d}', img, objects, True)
             _count(writer.stats, split, scene, t, objects)
         flags[name] = [scene.is_degraded(t) for t in range(scene.frames)]
     return flags
@@ -145,7 +105,11 @@ def write_videos(writer: Writer, args, split: str, count: int) -> dict:
 
 def _count(stats: Counter, split: str, scene, t: int, objects) -> None:
     stats[f'{split} frames'] += 1
-    stats[f'{split} boxes {scene.style.name}'] += len(objects)
+    for obj in objects:
+        stats[f'{split} boxes {obj.name}'] += 1
+    lookalikes = sum(not track.labelled for track in scene.tracks)
+    if lookalikes:
+        stats[f'{split} look-alikes (unlabelled, per frame)'] += lookalikes
     stats[f'{split} occluded boxes'] += sum(o.occluded for o in objects)
     if scene.is_degraded(t):
         stats[f'{split} degraded frames'] += 1
@@ -155,16 +119,18 @@ def _count(stats: Counter, split: str, scene, t: int, objects) -> None:
 
 
 def write_det(writer: Writer, args) -> List[str]:
-    """Write the DET images (clean, one class each); returns their names."""
+    """Write the DET images (clean; one scene's first frame each); returns
+    their names."""
     names = []
     for index in range(args.det_images):
         rng = np.random.default_rng([args.seed, SPLIT_SEEDS['det'], index])
-        scene = make_scene(rng, class_index=index % args.classes,
-                           **dict(_scene_args(args, 1), strength=0.0))
+        scene = SCENES[args.preset](
+            rng, class_index=index % args.classes,
+            **dict(_scene_args(args, 1), strength=0.0))
         img, objects = render_frame(scene, 0, rng)
-        writer.image('DET', det_name(index), img, objects,
-                     WNIDS[scene.style.name], False)
-        writer.stats[f'det boxes {scene.style.name}'] += len(objects)
+        writer.image('DET', det_name(index), img, objects, False)
+        for obj in objects:
+            writer.stats[f'det boxes {obj.name}'] += 1
         names.append(det_name(index))
     return names
 
@@ -210,7 +176,7 @@ def write_preview(root: str, val: dict, path: str, columns: int = 8) -> None:
 
 def generate(args: argparse.Namespace, root: str) -> Counter:
     """Write the whole data set under ``root``; returns the statistics."""
-    writer = Writer(root, args.jpeg_quality)
+    writer = Writer(root, args.jpeg_quality, WNIDS)
     train = write_videos(writer, args, 'train', args.train_videos)
     val = write_videos(writer, args, 'val', args.val_videos)
     det = write_det(writer, args)
@@ -220,17 +186,46 @@ def generate(args: argparse.Namespace, root: str) -> Counter:
     return writer.stats
 
 
+def content_arguments(args: argparse.Namespace) -> List[str]:
+    """The options that made the files, spelled out (defaults included)."""
+    words = []
+    for name in CONTENT_OPTIONS:
+        words += ['--' + name.replace('_', '-'), str(getattr(args, name))]
+    return words
+
+
+def write_digest(root: str, args: argparse.Namespace) -> str:
+    """The data set's sha256; with ``--manifest``, also every file's."""
+    digests = file_digests(root)
+    overall = dataset_digest(digests)
+    if args.manifest:
+        write_manifest(args.manifest, digests, [
+            f'sha256 of every file of the synthetic data set, {overall} '
+            'in all, as made by', 'python tools/misc/make_synthetic_vid.py '
+            '--out DIR --manifest THIS_FILE --force with',
+            'arguments: ' + ' '.join(content_arguments(args))])
+    return overall
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(
         description='Write a synthetic ImageNet VID data set (ILSVRC2015 '
         'layout) whose degraded frames need the rest of their video.')
     p.add_argument('--out', required=True, help='root of the data set')
+    p.add_argument('--preset', choices=sorted(PRESETS), default='default',
+                   help="'default': one class per video, 24 frames (the "
+                   "published set, byte-identical for a seed); 'hard': 2-3 "
+                   'classes and 1-2 unlabelled look-alikes per video, 64 '
+                   'frames, 20 val videos (see the module docstring)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--train-videos', type=int, default=16)
     # 30 val videos (6 per class with the default 5 classes): with ~1 per
-    # class, a single misread video moves a class AP, and mAP, by ~20 points
-    p.add_argument('--val-videos', type=int, default=30)
-    p.add_argument('--frames', type=int, default=24, help='per video')
+    # class, a single misread video moves a class AP, and mAP, by ~20 points;
+    # hard videos hold 2-3 classes each, 20 give ~10 objects per class
+    p.add_argument('--val-videos', type=int,
+                   help='default 30; --preset hard: 20')
+    p.add_argument('--frames', type=int,
+                   help='per video; default 24, --preset hard: 64')
     p.add_argument('--train-key-frames', type=int, default=15,
                    help='frames per train video in VID_train_15frames.txt')
     p.add_argument('--det-images', type=int, default=60)
@@ -246,9 +241,16 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--preview', help='also write a PNG sheet of val video 0')
     p.add_argument('--force', action='store_true',
                    help='replace --out if it exists')
+    p.add_argument('--manifest', help='also write the sha256 of every file '
+                   'to this file (outside --out)')
     args = p.parse_args(argv)
+    for name, value in PRESETS[args.preset].items():
+        if getattr(args, name) is None:
+            setattr(args, name, value)
     if not 1 <= args.classes <= len(CLASS_STYLES):
         p.error(f'--classes must be in 1..{len(CLASS_STYLES)}')
+    if args.preset == 'hard' and args.classes < MIN_CLASSES:
+        p.error(f'--preset hard needs --classes >= {MIN_CLASSES}')
     if min(args.height, args.width) < 32 or args.frames < 1:
         p.error('--height/--width must be >= 32 and --frames >= 1')
     if not 0 <= args.degraded_fraction <= 1:
@@ -263,22 +265,14 @@ def main(argv=None) -> int:
         print(f'error: {out} exists; pass --force to replace it',
               file=sys.stderr)
         return 1
-    os.makedirs(osp.dirname(out), exist_ok=True)
-    tmp = tempfile.mkdtemp(prefix=f'.{osp.basename(out)}.',
-                           dir=osp.dirname(out))
-    try:
-        stats = generate(args, tmp)
-        if osp.exists(out):
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    finally:
-        if osp.exists(tmp):
-            shutil.rmtree(tmp)
-    os.chmod(out, 0o755)  # mkdtemp makes the folder private
+    with AtomicOutput(out, directory=True, make_dirs=True) as output:
+        stats = generate(args, output.temp_path)
+        digest = write_digest(output.temp_path, args)
     names = [s.name for s in CLASS_STYLES[:args.classes]]
-    print(f'wrote {out}: classes {", ".join(names)}')
+    print(f'wrote {out} (preset {args.preset}): classes {", ".join(names)}')
     for key in sorted(stats):
         print(f'  {key}: {stats[key]}')
+    print(f'data set sha256: {digest}')
     return 0
 
 

@@ -2,8 +2,11 @@
 
 A :class:`VideoScene` is drawn from a random generator once (class, objects,
 trajectories, background, degradation bursts) and then renders its frames
-in order. All objects of a video share one class, as in most ImageNet VID
-snippets, so the video as a whole says what a degraded frame shows.
+in order. In :func:`make_scene` all objects of a video share one class, as
+in most ImageNet VID snippets, so the video as a whole says what a degraded
+frame shows; ``synthetic_vid_hard.py`` draws scenes where it does not. A
+track is labelled (annotated with its class) or an unlabelled look-alike,
+which is drawn, and hides what is behind it, but never annotated.
 
 Degraded frames come in bursts (2-5 frames, at least 2 clean frames
 between bursts): a burst applies one or two degradations of
@@ -26,20 +29,31 @@ ASPECTS = {'body': (1.35, 1.75), 'round': (0.95, 1.2)}  # width / height
 
 @dataclass
 class FrameObject:
-    """An annotated object of a frame; box [x1, y1, x2, y2], x2 exclusive."""
+    """An annotated object of a frame; box [x1, y1, x2, y2], x2 exclusive.
+
+    ``name`` is its class (a VID class name); ``trackid`` numbers the labelled
+    tracks of the video in order.
+    """
     trackid: int
     box: List[int]
     occluded: bool
+    name: str
 
 
 @dataclass
 class Track:
-    """Trajectory and look of one object; sizes in pixels."""
+    """Trajectory and look of one object; sizes in pixels.
+
+    ``style`` gives its silhouette (and, when ``labelled``, its class); an
+    unlabelled track is a look-alike: drawn, never annotated.
+    """
+    style: ClassStyle
     texture: np.ndarray
     aspect: float
     heights: np.ndarray  # (T,)
     centres: np.ndarray  # (T, 2) x, y
     facing_left: np.ndarray  # (T,) bool
+    labelled: bool = True
 
 
 @dataclass
@@ -55,14 +69,13 @@ class VideoScene:
     """A whole synthetic video (``frames`` frames of ``height`` x ``width``).
 
     Attributes:
-        class_index: index into the chosen class styles.
+        tracks: in drawing order (later ones in front).
+        canvas: background (H + 2 * PAN_MARGIN, W + 2 * PAN_MARGIN, 3).
         bursts: frame index -> :class:`Burst` for each degraded frame.
     """
     height: int
     width: int
     frames: int
-    style: ClassStyle
-    class_index: int
     tracks: List[Track]
     canvas: np.ndarray
     pan: np.ndarray  # (T, 2) top-left of the crop
@@ -72,16 +85,17 @@ class VideoScene:
         return t in self.bursts
 
 
-def _trajectory(rng, frames: int, height: int, width: int, aspect: float,
-                max_size: float):
+def trajectory(rng, frames: int, height: int, width: int, aspect: float,
+               max_size: float, min_size: float = 0.3, spread: float = 1.0):
     """Heights (T,), centres (T, 2) and facing (T,) of a bouncing object.
 
-    Heights go from one size to another (30% to ``max_size`` of the shorter
-    frame side, and the box fits the frame) with a small wobble; the centre
+    Heights go from one size to another (``min_size`` to ``max_size`` of the
+    shorter frame side, and the box fits the frame) with a small wobble; the
+    centre starts in the middle 40% x 30% of the frame (times ``spread``),
     moves at 1-3.5 px/frame and bounces off the frame borders.
     """
     side = min(height, width)
-    lo, hi = 0.3 * side, min(max_size * side, 0.9 * width / aspect)
+    lo, hi = min_size * side, min(max_size * side, 0.9 * width / aspect)
     h0, h1 = rng.uniform(lo, hi, 2)
     t = np.arange(frames) / max(frames - 1, 1)
     heights = h0 + (h1 - h0) * t
@@ -89,8 +103,9 @@ def _trajectory(rng, frames: int, height: int, width: int, aspect: float,
                                               + rng.uniform()))
     heights = np.clip(heights, lo, hi)
     speed = rng.uniform(1.0, 3.5) * rng.choice([-1, 1], 2)
-    pos = np.array([rng.uniform(0.3, 0.7) * width,
-                    rng.uniform(0.35, 0.65) * height])
+    pos = np.array([rng.uniform(0.5 - 0.2 * spread, 0.5 + 0.2 * spread),
+                    rng.uniform(0.5 - 0.15 * spread, 0.5 + 0.15 * spread)]
+                   ) * (width, height)
     centres, facing = np.zeros((frames, 2)), np.zeros(frames, bool)
     for i in range(frames):
         half = np.array([heights[i] * aspect / 2, heights[i] / 2])
@@ -123,6 +138,32 @@ def _bursts(rng, frames: int, fraction: float, strength: float) -> dict:
     return bursts
 
 
+def make_track(rng, style: ClassStyle, *, frames: int, height: int,
+               width: int, max_size: float, min_size: float = 0.3,
+               spread: float = 1.0, labelled: bool = True) -> Track:
+    """An object of ``style`` moving as :func:`trajectory` draws it."""
+    aspect = rng.uniform(*ASPECTS[style.silhouette])
+    heights, centres, facing = trajectory(rng, frames, height, width, aspect,
+                                          max_size, min_size, spread)
+    return Track(style, object_texture(style, rng), aspect, heights, centres,
+                 facing, labelled)
+
+
+def finish_scene(rng, tracks: List[Track], *, height: int, width: int,
+                 frames: int, degraded_fraction: float,
+                 strength: float) -> VideoScene:
+    """The scene of ``tracks``: draws its background, camera pan and bursts."""
+    canvas = background(rng, height + 2 * PAN_MARGIN, width + 2 * PAN_MARGIN)
+    start = rng.uniform(0, 2 * PAN_MARGIN, 2)
+    step = rng.uniform(-1.0, 1.0, 2)
+    pan = np.clip(start + np.arange(frames)[:, None] * step, 0,
+                  2 * PAN_MARGIN).astype(int)
+    scene = VideoScene(height, width, frames, tracks, canvas, pan)
+    if strength > 0:
+        scene.bursts = _bursts(rng, frames, degraded_fraction, strength)
+    return scene
+
+
 def make_scene(rng: np.random.Generator, *, height: int, width: int,
                frames: int, num_classes: int, degraded_fraction: float,
                strength: float, class_index: int = None) -> VideoScene:
@@ -134,24 +175,13 @@ def make_scene(rng: np.random.Generator, *, height: int, width: int,
     if class_index is None:
         class_index = int(rng.integers(0, num_classes))
     style = CLASS_STYLES[class_index]
-    tracks = []
     count = 1 if rng.random() < 0.75 else 2
-    for _ in range(count):
-        aspect = rng.uniform(*ASPECTS[style.silhouette])
-        heights, centres, facing = _trajectory(
-            rng, frames, height, width, aspect, 0.6 if count == 1 else 0.45)
-        tracks.append(Track(object_texture(style, rng), aspect, heights,
-                            centres, facing))
-    canvas = background(rng, height + 2 * PAN_MARGIN, width + 2 * PAN_MARGIN)
-    start = rng.uniform(0, 2 * PAN_MARGIN, 2)
-    step = rng.uniform(-1.0, 1.0, 2)
-    pan = np.clip(start + np.arange(frames)[:, None] * step, 0,
-                  2 * PAN_MARGIN).astype(int)
-    scene = VideoScene(height, width, frames, style, class_index, tracks,
-                       canvas, pan)
-    if strength > 0:
-        scene.bursts = _bursts(rng, frames, degraded_fraction, strength)
-    return scene
+    tracks = [make_track(rng, style, frames=frames, height=height,
+                         width=width, max_size=0.6 if count == 1 else 0.45)
+              for _ in range(count)]
+    return finish_scene(rng, tracks, height=height, width=width,
+                        frames=frames, degraded_fraction=degraded_fraction,
+                        strength=strength)
 
 
 def _place(track: Track, t: int, height: int, width: int):
@@ -181,10 +211,11 @@ def _occluder(rng, box: Tuple[int, int, int, int], shape) -> np.ndarray:
 
 def render_frame(scene: VideoScene, t: int, rng: np.random.Generator
                  ) -> Tuple[np.ndarray, List[FrameObject]]:
-    """Frame t of the scene (H, W, 3) uint8 BGR, and its objects.
+    """Frame t of the scene (H, W, 3) uint8 BGR, and its labelled objects.
 
     Boxes are the full extent of each silhouette (also where it is hidden),
-    as in ImageNet VID; ``occluded`` is set when under 70% of it is visible.
+    as in ImageNet VID; ``occluded`` is set when under 70% of it is visible
+    (look-alikes in front hide objects too).
     """
     H, W = scene.height, scene.width
     px, py = scene.pan[t]
@@ -192,7 +223,7 @@ def render_frame(scene: VideoScene, t: int, rng: np.random.Generator
     masks, boxes, places = [], [], []
     for track in scene.tracks:
         x1, y1, w, h = _place(track, t, H, W)
-        m = silhouette(scene.style.silhouette, w, h, track.facing_left[t])
+        m = silhouette(track.style.silhouette, w, h, track.facing_left[t])
         tex = cv2.resize(track.texture, (w, h),
                          interpolation=cv2.INTER_LINEAR).astype(np.float32)
         region = img[y1:y1 + h, x1:x1 + w]
@@ -220,6 +251,9 @@ def render_frame(scene: VideoScene, t: int, rng: np.random.Generator
                          axis=0).mean(axis=0) if scene.frames > 1 else (1, 0)
         frame = degrade(frame, burst.kinds, burst.strength, rng,
                         motion_angle=float(np.arctan2(dy, dx)))
-    objects = [FrameObject(k, boxes[k], bool(v.sum() < 0.7 * m.sum()))
-               for k, (m, v) in enumerate(zip(masks, visible))]
+    labelled = [k for k, track in enumerate(scene.tracks) if track.labelled]
+    objects = [FrameObject(i, boxes[k],
+                           bool(visible[k].sum() < 0.7 * masks[k].sum()),
+                           scene.tracks[k].style.name)
+               for i, k in enumerate(labelled)]
     return frame, objects

@@ -97,7 +97,8 @@ def test_command_line_on_a_tiny_synthetic_set(load_tool, tmp_path):
     """The whole tool: config, checkpoint, the data moved by --data-root, the evaluator's subsets."""
     tool = load_tool('analysis/geo_selectivity.py')
     data_root = str(tmp_path / 'data')
-    load_tool('quickstart.py').make_data(data_root, force=False, tiny=True)  # 1 val video of 8 frames
+    quickstart = load_tool('quickstart.py')
+    quickstart.prepare_synthetic_data(data_root, ['--seed', '0'] + quickstart.TINY_DATA)  # 1 val video of 8 frames
     config = 'configs/synthetic/mamba-ins_r18-dc5_synthetic.py'
     model = MODELS.build(Config.fromfile(config).model)
     for geo in model.instance_level.geos:  # a broadcast

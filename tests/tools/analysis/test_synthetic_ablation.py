@@ -1,8 +1,12 @@
-"""tools/analysis/synthetic_ablation.py: reading finished runs and the mean / spread over seeds."""
+"""tools/analysis/synthetic_ablation.py: reading finished runs and the mean / spread over seeds, the
+variants and data sets it runs, the one JSON of every result."""
 import json
 import statistics
 
 import pytest
+from mmengine.config import Config
+
+from mamba_vod.engine import StageFingerprint, rebase_paths
 
 
 def _finish(work_dir, variant, seed, metrics, epochs=16, eval_folder='test'):
@@ -52,9 +56,72 @@ def test_each_protocol_has_its_evaluation_and_the_baseline_one_for_all(load_tool
     assert runs['online']['both'][0]['vid/mAP'] == 0.7 and runs['paper']['both'][0]['vid/mAP'] == 0.8
     assert runs['online']['baseline'] == runs['paper']['baseline']
     summary = tool.main(['--work-dir', str(tmp_path), '--seeds', '0', '--variants', 'baseline', 'both',
-                         '--summary-only'])
+                         '--summary-only'])['default']
     assert summary['paper']['both']['vid/mAP_degraded'][0] == 50.0
     assert summary['online']['both']['vid/mAP_degraded'][0] == 40.0
     printed = capsys.readouterr().out
     assert printed.index('online protocol') < printed.index('paper protocol')
     assert 'the same under every protocol' in printed
+
+
+@pytest.mark.parametrize('variant', ['baseline', 'pixel', 'instance', 'both', 'both-enhanced'])
+def test_each_hard_variant_is_its_default_one_on_the_hard_data(load_tool, variant):
+    tool = load_tool('analysis/synthetic_ablation.py')
+    default, hard = (Config.fromfile(tool.config_of(variant, data_set)) for data_set in ('default', 'hard'))
+    assert hard.val_evaluator.ann_file == 'data/synthetic_vid_hard/annotations/imagenet_vid_val.json'
+    assert {d.data_root for d in hard.train_dataloader.dataset.datasets} == {'data/synthetic_vid_hard/'}
+    assert hard.test_dataloader.dataset.data_root == 'data/synthetic_vid_hard/'
+    moved = rebase_paths(hard, 'data/synthetic_vid_hard/', 'data/synthetic_vid/').to_dict()
+    expected = default.to_dict()
+    assert sorted(moved) == sorted(expected)
+    assert [key for key in expected if moved[key] != expected[key]] == []
+    if variant == 'both-enhanced':
+        assert hard.model.instance_level.memory_features == 'enhanced'
+
+
+def test_runs_every_set_and_variant_into_one_json(load_tool, tmp_path, monkeypatch):
+    tool = load_tool('analysis/synthetic_ablation.py')
+    calls = []
+
+    def prepare(data_root, generator_args):
+        calls.append(('data', data_root, tuple(generator_args)))
+        return StageFingerprint(arguments=' '.join(generator_args))
+
+    def train(config, folder, *, data, data_root, cfg_options):
+        calls.append(('train', config, folder, data_root, cfg_options['randomness.seed']))
+        return folder + '/epoch_16.pth', StageFingerprint(config=config)
+
+    def evaluate(config, checkpoint, folder, *, model, data_root, protocol):
+        calls.append(('test', config, folder, protocol))
+        seed = int(checkpoint.split('seed')[1][0])
+        hard = 0.1 if 'hard' in config else 0.0
+        return {'vid/mAP': 0.5 - hard, 'vid/mAP_degraded': 0.3 + seed / 10 - hard, 'vid/mAP_clean': 0.8}
+
+    monkeypatch.setattr(tool, 'prepare_synthetic_data', prepare)
+    monkeypatch.setattr(tool, 'train_stage', train)
+    monkeypatch.setattr(tool, 'evaluate_stage', evaluate)
+    out = tmp_path / 'all.json'
+    summary = tool.main(['--work-dir', str(tmp_path / 'w'), '--sets', 'default', 'hard', '--variants', 'baseline',
+                         'both-enhanced', '--seeds', '0', '1', '--epochs', '2', '--json', str(out)])
+
+    data = [c for c in calls if c[0] == 'data']
+    assert data == [('data', str(tmp_path / 'w/data/synthetic_vid'), ('--seed', '0')),
+                    ('data', str(tmp_path / 'w/data/synthetic_vid_hard'), ('--preset', 'hard', '--seed', '0'))]
+    trained = {(c[1], c[2]) for c in calls if c[0] == 'train'}
+    assert ('configs/synthetic/mamba-enhanced_r18-dc5_synthetic_hard.py',
+            str(tmp_path / 'w/hard/both-enhanced/2e_seed1')) in trained
+    assert ('configs/synthetic/faster-rcnn_r18-dc5_synthetic.py', str(tmp_path / 'w/baseline/2e_seed0')) in trained
+    assert len(trained) == 2 * 2 * 2
+    assert {c[3] for c in calls if c[0] == 'train' and 'hard' in c[1]} == {
+        ('data/synthetic_vid_hard/', str(tmp_path / 'w/data/synthetic_vid_hard'))}
+    assert {c[3] for c in calls if c[0] == 'test' and 'faster-rcnn' in c[1]} == {None}  # no protocol: once
+    assert summary['hard']['paper']['both-enhanced']['vid/mAP_degraded'][0] == pytest.approx(25.0)
+
+    written = json.loads(out.read_text())
+    assert written['epochs'] == 2 and written['summary']['default']['online']['baseline']['seeds'] == [0, 1]
+    records = written['results']
+    assert len(records) == 2 * 2 * 2 * 2  # set x protocol x variant x seed
+    record = next(r for r in records if (r['set'], r['protocol'], r['variant'], r['seed']) ==
+                  ('hard', 'online', 'both-enhanced', 1))
+    assert record == dict(set='hard', protocol='online', variant='both-enhanced', seed=1, all=40.0,
+                          degraded=30.0, clean=80.0)

@@ -1,0 +1,6 @@
+# Ablation on the synthetic data: MAMBA R-18-DC5, both levels, the instance memory storing each
+# frame's enhanced proposal features (after the GEOs, as the authors' released model does) instead
+# of the raw ones that training keys on.
+_base_ = './mamba_r18-dc5_synthetic.py'
+
+model = dict(instance_level=dict(memory_features='enhanced'))

@@ -1,0 +1,192 @@
+"""When a finished stage (data set, training, evaluation) may be reused: its fingerprint.
+
+A stage's fingerprint is a set of named sha256 digests of what decides its outputs:
+
+- ``config``: the fully merged config (file + ``cfg_options``, data moved by
+  :func:`~.experiment.rebase_paths`), as canonical JSON;
+- ``code``: the sources that run it (:func:`package_digest`: the ``mamba_vod`` package and
+  the versions of torch, torchvision, mmcv, mmengine, mmdet; :func:`source_digest` for tool
+  folders). Code is read as its syntax tree without docstrings, so editing a comment or a
+  docstring changes nothing;
+- the fingerprints of the stages it consumes (``data`` for a training, ``model`` for an
+  evaluation), so a new data set retrains and a retrained model is evaluated again.
+
+:func:`run_stage` records the fingerprint in ``FOLDER/stage_fingerprint.json`` when the stage
+starts (so that a stopped training of the same fingerprint resumes) and marks it finished when it
+ends; before a stage reuses what is in its folder, the record must match. A folder whose record
+differs, or that holds outputs but no record, is redone, and one line says why.
+:func:`train_stage` and :func:`evaluate_stage` are :func:`~.experiment.train` and
+:func:`~.experiment.evaluate` under that rule (used by ``tools/quickstart.py`` and
+``tools/analysis/synthetic_ablation.py``).
+"""
+import ast
+import functools
+import hashlib
+import json
+import os
+import os.path as osp
+from importlib import metadata
+from typing import Callable, Dict, Optional, Tuple, TypeVar
+
+from mmengine.config import Config
+
+from ..utils import atomic_write
+from .experiment import evaluate, rebase_paths, train
+from .run_config import load_config
+
+FINGERPRINT_FILE = 'stage_fingerprint.json'
+LIBRARIES = ('torch', 'torchvision', 'mmcv', 'mmcv-lite', 'mmengine', 'mmdet')
+T = TypeVar('T')
+
+
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode('utf-8')).hexdigest()
+
+
+def config_digest(cfg: Config) -> str:
+    """sha256 of the merged config ``cfg`` as canonical JSON (sorted keys; tuples as lists)."""
+    return _sha256(json.dumps(cfg.to_dict(), sort_keys=True, default=repr))
+
+
+def _code_text(source: str, path: str) -> str:
+    """The syntax tree of ``source`` without docstrings (comments are not in it)."""
+    tree = ast.parse(source, filename=path)
+    for node in ast.walk(tree):
+        body = getattr(node, 'body', None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
+def _python_files(path: str):
+    """(name, path) of ``path`` (a file) or of the ``.py`` files under it (a folder), sorted."""
+    if osp.isfile(path):
+        yield osp.basename(path), path
+        return
+    for folder, dirs, names in os.walk(path):
+        dirs[:] = sorted(d for d in dirs if d != '__pycache__')
+        for name in sorted(n for n in names if n.endswith('.py')):
+            yield osp.relpath(osp.join(folder, name), path), osp.join(folder, name)
+
+
+def source_digest(*paths: str) -> str:
+    """sha256 of the Python code in ``paths`` (files, or folders searched for ``.py`` files):
+    each file's name (relative to its folder) and syntax tree without docstrings."""
+    lines = []
+    for root in paths:
+        for name, path in _python_files(root):
+            with open(path, encoding='utf-8') as f:
+                lines.append(f'{name} {_sha256(_code_text(f.read(), path))}')
+    return _sha256('\n'.join(lines))
+
+
+def _version(name: str) -> str:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return '-'
+
+
+@functools.lru_cache(maxsize=1)
+def package_digest() -> str:
+    """sha256 of the ``mamba_vod`` sources and the library versions, computed once per process:
+    the code this process imported and runs."""
+    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    versions = ' '.join(f'{name}={_version(name)}' for name in LIBRARIES)
+    return _sha256(f'{source_digest(package)} {versions}')
+
+
+class StageFingerprint:
+    """Named digests (or short texts, e.g. a protocol) of what decides a stage's outputs, e.g.
+    ``StageFingerprint(config=..., code=...)``; ``value`` is one sha256 of them all."""
+
+    def __init__(self, **parts: str) -> None:
+        self.parts = dict(sorted(parts.items()))
+
+    @property
+    def value(self) -> str:
+        return _sha256(json.dumps(self.parts, sort_keys=True))
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, StageFingerprint) and self.parts == other.parts
+
+    def __repr__(self) -> str:
+        return f'StageFingerprint({self.value[:12]}: {", ".join(self.parts)})'
+
+    def record(self, folder: str, *, stage: str, finished: bool) -> None:
+        """Writes ``folder/stage_fingerprint.json`` (atomically)."""
+        text = json.dumps(dict(stage=stage, fingerprint=self.value, parts=self.parts, finished=finished), indent=2)
+        atomic_write(osp.join(folder, FINGERPRINT_FILE), lambda f: f.write(text.encode('utf-8')))
+
+    def why_not_reusable(self, folder: str) -> Optional[str]:
+        """None when what ``folder`` holds was made under this fingerprint, or it holds nothing;
+        else why not, in a few words."""
+        path = osp.join(folder, FINGERPRINT_FILE)
+        if not osp.isfile(path):
+            held = osp.isdir(folder) and any(name != FINGERPRINT_FILE for name in os.listdir(folder))
+            return 'its outputs have no fingerprint (made by an older version, or by hand)' if held else None
+        try:
+            with open(path) as f:
+                recorded = json.load(f)['parts']
+        except (OSError, ValueError, KeyError, TypeError):
+            return f'its fingerprint file {path} is unreadable'
+        changed = sorted(name for name in recorded.keys() | self.parts.keys()
+                         if recorded.get(name) != self.parts.get(name))
+        return f'its {", ".join(changed)} changed since it ran' if changed else None
+
+
+def run_stage(stage: str, folder: str, fingerprint: StageFingerprint, run: Callable[[bool], T], *,
+              force: bool = False, echo: Callable[[str], None] = print) -> T:
+    """``run(force)`` with ``force`` set when the outputs in ``folder`` may not be reused.
+
+    Args:
+        stage: its name in the messages, e.g. 'train mamba'.
+        run: does the stage (reusing what ``folder`` holds unless its argument is True) and
+            returns its result.
+        force: redo the stage whatever its record says.
+    """
+    reason = None if force else fingerprint.why_not_reusable(folder)
+    if reason:
+        echo(f'{stage}: {reason}; redoing it')
+    os.makedirs(folder, exist_ok=True)
+    fingerprint.record(folder, stage=stage, finished=False)
+    result = run(force or reason is not None)
+    fingerprint.record(folder, stage=stage, finished=True)
+    return result
+
+
+def _run_config_digest(config: str, cfg_options: Optional[dict], data_root: Optional[tuple]) -> str:
+    cfg = load_config(config, cfg_options)
+    return config_digest(rebase_paths(cfg, *data_root) if data_root else cfg)
+
+
+def train_stage(config: str, work_dir: str, *, data: StageFingerprint, data_root: Optional[tuple] = None,
+                cfg_options: Optional[dict] = None, force: bool = False,
+                echo: Callable[[str], None] = print) -> Tuple[str, StageFingerprint]:
+    """:func:`~.experiment.train` (same arguments), redone unless the config, the code and
+    ``data`` (the data set's fingerprint) are those of the run in ``work_dir``.
+
+    Returns:
+        the checkpoint and the training's fingerprint (an evaluation's ``model``).
+    """
+    fingerprint = StageFingerprint(config=_run_config_digest(config, cfg_options, data_root), code=package_digest(),
+                                   data=data.value)
+    checkpoint = run_stage(f'train {config}', work_dir, fingerprint,
+                           lambda redo: train(config, work_dir, data_root=data_root, cfg_options=cfg_options,
+                                              force=redo), force=force, echo=echo)
+    return checkpoint, fingerprint
+
+
+def evaluate_stage(config: str, checkpoint: str, work_dir: str, *, model: StageFingerprint,
+                   data_root: Optional[tuple] = None, cfg_options: Optional[dict] = None, out: Optional[str] = None,
+                   protocol: Optional[str] = None, force: bool = False,
+                   echo: Callable[[str], None] = print) -> Dict[str, float]:
+    """:func:`~.experiment.evaluate` (same arguments), redone unless the config, the protocol,
+    the code and ``model`` (the training's fingerprint) are those of the metrics in ``work_dir``."""
+    fingerprint = StageFingerprint(config=_run_config_digest(config, cfg_options, data_root), code=package_digest(),
+                                   model=model.value, protocol=str(protocol))
+    return run_stage(f'test {config}' + (f' ({protocol} protocol)' if protocol else ''), work_dir, fingerprint,
+                     lambda redo: evaluate(config, checkpoint, work_dir, data_root=data_root, cfg_options=cfg_options,
+                                           out=out, force=redo, protocol=protocol), force=force, echo=echo)

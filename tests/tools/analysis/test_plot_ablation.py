@@ -1,0 +1,52 @@
+"""tools/analysis/plot_ablation.py: the ablation JSON as a PNG of the expected size, with the
+headline (degraded frames) drawn; a malformed JSON is refused with a message that says why."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+
+def _records():
+    return [dict(set=data_set, protocol='online', variant=variant, seed=seed, all=70.0 + seed,
+                 degraded=(30.0 if variant == 'baseline' else 45.0) + 2 * seed, clean=90.0)
+            for data_set in ('default', 'hard') for variant in ('baseline', 'both') for seed in (0, 1)]
+
+
+def test_draws_every_set_and_protocol_at_the_expected_size(load_tool, tmp_path, capsys):
+    tool = load_tool('analysis/plot_ablation.py')
+    ablation, out = tmp_path / 'ablation.json', tmp_path / 'figs' / 'ablation.png'
+    ablation.write_text(json.dumps(dict(epochs=16, results=_records())))
+    assert tool.main([str(ablation), '--out', str(out), '--title', 'test']) == 0
+    assert f'wrote {out}' in capsys.readouterr().out
+    image = cv2.imread(str(out))
+    width, height = tool.figure_size(2, 1)  # two sets, one protocol
+    assert image.shape == (height, width, 3) == (2 * 360 + 40, 480, 3)
+    red = np.array([0x2b, 0x18, 0xb2])  # the degraded frames' colour, BGR
+    assert (np.abs(image.astype(int) - red).sum(axis=2) < 40).sum() > 200
+    assert not list(out.parent.glob('.*'))  # no temporary file left
+
+
+def test_mean_and_standard_error_over_seeds(load_tool):
+    tool = load_tool('analysis/plot_ablation.py')
+    assert tool._mean_and_error([40.0, 44.0]) == pytest.approx((42.0, 2.0))
+    assert tool._mean_and_error([40.0]) == (40.0, 0.0)
+
+
+@pytest.mark.parametrize('content, message', [
+    ('{"results": [', 'not a readable JSON file'),
+    ('{"runs": {}}', "non-empty 'results' list"),
+    ('{"results": []}', "non-empty 'results' list"),
+    ('{"results": [{"set": "default", "protocol": "online", "variant": "both", "seed": 0, "all": 70}]}',
+     "results[0] lacks ['degraded', 'clean']"),
+    ('{"results": [{"set": "default", "protocol": "online", "variant": "both", "seed": 0, "all": 70, '
+     '"degraded": 140, "clean": "high"}]}', "['degraded', 'clean'] outside 0..100"),
+])
+def test_refuses_a_malformed_json(load_tool, tmp_path, capsys, content, message):
+    tool = load_tool('analysis/plot_ablation.py')
+    ablation, out = tmp_path / 'bad.json', tmp_path / 'bad.png'
+    ablation.write_text(content)
+    assert tool.main([str(ablation), '--out', str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith(f'error: {ablation}: ') and message in err
+    assert not out.exists()

@@ -1,0 +1,147 @@
+"""Draw the synthetic ablation as one PNG that a reader takes in at a glance:
+
+    python tools/analysis/plot_ablation.py ABLATION.json --out docs/ablation.png [--title TEXT]
+
+``ABLATION.json`` is what ``tools/analysis/synthetic_ablation.py`` writes: its ``results`` are
+records ``{'set', 'protocol', 'variant', 'seed', 'all', 'degraded', 'clean'}`` (mAP@0.5 in
+percent). One panel per data set (rows) and test protocol (columns); in each, the variants along
+x and, per variant, the degraded frames (the headline: dark red, first, its mean written above),
+the clean frames and all frames: the mean over seeds with an error bar of one standard error
+(stdev / sqrt(n); none with a single seed) and each seed as a small dot. The dashed line is the
+baseline's mean on degraded frames, the level a video model has to beat.
+
+The image is ``PANEL_PX`` per panel (plus ``LEGEND_PX`` of height for the legend below them), whatever the
+labels; ``plot_results`` is also what ``tools/quickstart.py`` draws its report with.
+"""
+import argparse
+import json
+import math
+import statistics
+import sys
+from typing import List, Optional, Sequence, Tuple
+
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from mamba_vod.utils import atomic_write
+
+#: (record key, legend, colour): degraded first, it is the headline
+METRICS = (('degraded', 'degraded frames', '#b2182b'), ('clean', 'clean frames', '#2166ac'),
+           ('all', 'all frames', '#7f7f7f'))
+HEADLINE = METRICS[0][0]
+FIELDS = ('set', 'protocol', 'variant', 'seed') + tuple(key for key, _, _ in METRICS)
+DPI = 100
+PANEL_PX = (480, 360)  # width, height of one panel
+LEGEND_PX = 40
+
+
+def load_results(path: str) -> List[dict]:
+    """The ``results`` records of an ablation JSON, checked.
+
+    Raises:
+        ValueError: with a message naming ``path`` and what is wrong.
+    """
+    try:
+        with open(path) as f:
+            data = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f'{path}: not a readable JSON file ({err})') from err
+    records = data.get('results') if isinstance(data, dict) else None
+    if not isinstance(records, list) or not records:
+        raise ValueError(f"{path}: expected an object with a non-empty 'results' list, as "
+                         'tools/analysis/synthetic_ablation.py writes')
+    for index, record in enumerate(records):
+        missing = [key for key in FIELDS if not isinstance(record, dict) or key not in record]
+        if missing:
+            raise ValueError(f'{path}: results[{index}] lacks {missing}; every record needs {list(FIELDS)}')
+        bad = [key for key, _, _ in METRICS
+               if not isinstance(record[key], (int, float)) or not 0 <= record[key] <= 100]
+        if bad:
+            raise ValueError(f'{path}: results[{index}] has {bad} outside 0..100 (mAP in percent)')
+    return records
+
+
+def figure_size(rows: int, columns: int) -> Tuple[int, int]:
+    """Width and height in pixels of a figure of ``rows`` x ``columns`` panels."""
+    return PANEL_PX[0] * columns, PANEL_PX[1] * rows + LEGEND_PX
+
+
+def _ordered(records: Sequence[dict], key: str) -> list:
+    return list(dict.fromkeys(record[key] for record in records))
+
+
+def _mean_and_error(values: Sequence[float]) -> Tuple[float, float]:
+    """Mean and standard error (0 for one value)."""
+    error = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
+    return statistics.mean(values), error
+
+
+def _panel(axes, records: Sequence[dict], variants: list, title: str) -> None:
+    width = 0.26
+    for offset, (key, _, colour) in zip((-width, 0.0, width), METRICS):
+        for x, variant in enumerate(variants):
+            values = [r[key] for r in records if r['variant'] == variant and r[key] == r[key]]  # NaN: not scored
+            if not values:
+                continue
+            mean, error = _mean_and_error(values)
+            axes.errorbar(x + offset, mean, yerr=error or None, fmt='o', color=colour, capsize=4,
+                          markersize=8 if key == HEADLINE else 6, zorder=3)
+            axes.scatter([x + offset] * len(values), values, s=10, color=colour, alpha=0.45, zorder=2)
+            if key == HEADLINE:
+                axes.annotate(f'{mean:.1f}', (x + offset, mean + error), textcoords='offset points',
+                              xytext=(0, 6), ha='center', fontsize=8, color=colour)
+    baseline = [r[HEADLINE] for r in records if r['variant'] == 'baseline' and r[HEADLINE] == r[HEADLINE]]
+    if baseline:
+        axes.axhline(statistics.mean(baseline), color=METRICS[0][2], linestyle='--', linewidth=1, alpha=0.6)
+    axes.set_xticks(range(len(variants)))
+    axes.set_xticklabels(variants, rotation=20 if len(variants) > 3 else 0, fontsize=9)
+    axes.set_xlim(-0.6, len(variants) - 0.4)
+    axes.set_ylim(0, 105)
+    axes.set_title(title, fontsize=10)
+    axes.grid(axis='y', alpha=0.3)
+
+
+def plot_results(records: Sequence[dict], out: str, title: Optional[str] = None) -> str:
+    """Draws ``records`` (see the module docstring) to the PNG ``out`` (written atomically); returns ``out``."""
+    sets, protocols, variants = (_ordered(records, key) for key in ('set', 'protocol', 'variant'))
+    width, height = figure_size(len(sets), len(protocols))
+    figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout='constrained')
+    FigureCanvasAgg(figure)
+    grid = figure.subplots(len(sets), len(protocols), squeeze=False, sharey=True)
+    for row, data_set in enumerate(sets):
+        for column, protocol in enumerate(protocols):
+            chosen = [r for r in records if r['set'] == data_set and r['protocol'] == protocol]
+            seeds = sorted({r['seed'] for r in chosen})
+            _panel(grid[row][column], chosen, variants,
+                   f'{data_set} set, {protocol} protocol ({len(seeds)} seed{"s" if len(seeds) != 1 else ""})')
+        grid[row][0].set_ylabel('mAP@0.5 (%)')
+    handles = [Line2D([], [], marker='o', linestyle='', color=colour, label=f'{label}, mean ± s.e.')
+               for _, label, colour in METRICS]
+    handles += [Line2D([], [], marker='.', linestyle='', color='#7f7f7f', alpha=0.6, label='one seed'),
+                Line2D([], [], linestyle='--', color=METRICS[0][2], label='baseline, degraded')]
+    figure.legend(handles=handles, loc='outside lower center', ncols=len(handles), fontsize=9, frameon=False)
+    if title:
+        figure.suptitle(title, fontsize=11)
+    atomic_write(out, lambda f: figure.savefig(f, format='png', dpi=DPI))
+    return out
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description='Draw the synthetic ablation JSON as a PNG (mean ± standard '
+                                     'error over seeds, per set and protocol).')
+    parser.add_argument('ablation', help='the JSON written by tools/analysis/synthetic_ablation.py')
+    parser.add_argument('--out', required=True, help='PNG file to write, e.g. docs/ablation.png')
+    parser.add_argument('--title', help='a title above the panels')
+    args = parser.parse_args(argv)
+    try:
+        records = load_results(args.ablation)
+    except ValueError as err:
+        print(f'error: {err}', file=sys.stderr)
+        return 1
+    print(f'wrote {plot_results(records, args.out, args.title)}')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
