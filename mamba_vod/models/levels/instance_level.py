@@ -30,18 +30,29 @@ projections (as the pixel level; :mod:`.key_cache`).
 """
 import copy
 import random
-from typing import Optional, Sequence
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
 
 import torch
 from torch import Tensor, nn
 
 from mamba_vod.registry import MODELS
 
+from ..memory import MemoryBank
 from .instance_keys import ImageKeys, InstanceKeys
 from .key_cache import cached_key_set, projections
 from .level_options import level_options
 
 MEMORY_FEATURES = ('raw', 'enhanced')
+
+
+@dataclass
+class InstanceMemory:
+    """What the instance level carries from frame to frame of one stream: one bank per FC level
+    (rows and their projections)."""
+    banks: List[MemoryBank]
+
+
 TRAIN_DEFAULTS = dict(key_dropout=0.0)
 
 
@@ -75,12 +86,20 @@ class InstanceLevel(nn.Module):
             raise ValueError('model.train_cfg.instance.key_dropout must be a probability in [0, 1], got '
                              f"{self.train_cfg['key_dropout']}")
         self.geos = nn.ModuleList(MODELS.build(copy.deepcopy(geo)) for _ in range(num_fcs))
-        self.memories = nn.ModuleList(
-            MODELS.build(copy.deepcopy(memory or dict(type='MemoryBank'))) for _ in range(num_fcs))
+        self.memory_cfg = copy.deepcopy(memory or dict(type='MemoryBank'))
         self.proposals_per_frame = proposals_per_frame
         self.self_keys = self_keys
         self.memory_features = memory_features
         self.cache_keys = cache_keys
+        self.state = self.new_state()
+
+    def new_state(self) -> InstanceMemory:
+        """Empty memories for a stream."""
+        return InstanceMemory([MODELS.build(copy.deepcopy(self.memory_cfg)) for _ in self.geos])
+
+    @property
+    def memories(self) -> List[MemoryBank]:
+        return self.state.banks
 
     def reset(self) -> None:
         """Empties the memories."""

@@ -34,6 +34,7 @@ keys the frame then uses).
 """
 import copy
 import random
+from dataclasses import dataclass
 from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
@@ -42,6 +43,7 @@ from torch import Tensor, nn
 from mamba_vod.registry import MODELS
 
 from ..layers import ProjectedKeys
+from ..memory import MemoryBank
 from .key_cache import cached_key_set, projections
 from .level_options import level_options
 from .pixel_sampling import pixels_in_boxes, salient_pixels, sample_pixels
@@ -52,6 +54,15 @@ REFERENCES_FILLS = ('detections', 'pixels')
 TRAIN_DEFAULTS = dict(num_keys=2000, level_dropout=0.0)
 TEST_DEFAULTS = dict(score_thr=0.8, pixels_per_detection=100, pixels_per_frame=300, carried_score_thr=0.5,
                      salient_pixels=100)
+
+
+@dataclass
+class PixelMemory:
+    """What the pixel level carries from frame to frame of one stream: its bank (rows and their
+    projections), the carried set (c, C) and the generator of its draws."""
+    bank: MemoryBank
+    carried: Optional[Tensor] = None
+    generator: Optional[torch.Generator] = None
 
 
 class PixelReferences(NamedTuple):
@@ -73,8 +84,8 @@ class PixelLevel(nn.Module):
         references_fill: 'detections' or 'pixels': how explicit references fill the memory.
         cache_keys: keep the projections of memory rows at inference (see the module docstring).
         stride: input pixels per map cell (the RoI extractor's stride; set by the detector).
-        seed: seed of the level's draws (pixel keys and written pixels); None uses torch's
-            global generator.
+        seed: seed of the level's draws (pixel keys and written pixels), given to every new
+            memory (:meth:`new_state`); None uses torch's global generator.
         train_cfg: ``num_keys`` (reference pixels sampled as keys in training) and
             ``level_dropout`` (the probability that a training clip skips the pixel level, so
             that with both levels the instance level learns to aggregate on its own).
@@ -101,15 +112,37 @@ class PixelLevel(nn.Module):
             raise ValueError(f"model.test_cfg.pixel.pixels_per_frame must be at least 1, got "
                              f"{self.test_cfg['pixels_per_frame']}")
         self.geo = MODELS.build(copy.deepcopy(geo))
-        self.memory = MODELS.build(copy.deepcopy(memory or dict(type='MemoryBank')))
+        self.memory_cfg, self.seed = copy.deepcopy(memory or dict(type='MemoryBank')), seed
         self.memory_writes, self.memory_rows = memory_writes, memory_rows
         self.carried_keys, self.references_fill, self.cache_keys = carried_keys, references_fill, cache_keys
         self.stride = stride
-        self.generator = None if seed is None else torch.Generator().manual_seed(seed)
-        self.carried: Optional[Tensor] = None  # (k, C) the last frame's carried set
+        self.state = self.new_state()
+
+    # ----------------------------------------------------------------- state
+    def new_state(self) -> PixelMemory:
+        """An empty memory for a stream (its generator seeded with ``seed``)."""
+        generator = None if self.seed is None else torch.Generator().manual_seed(self.seed)
+        return PixelMemory(MODELS.build(copy.deepcopy(self.memory_cfg)), generator=generator)
+
+    @property
+    def memory(self) -> MemoryBank:
+        return self.state.bank
+
+    @property
+    def carried(self) -> Optional[Tensor]:
+        """(c, C) the last frame's carried set, or None."""
+        return self.state.carried
+
+    @carried.setter
+    def carried(self, rows: Optional[Tensor]) -> None:
+        self.state.carried = rows
+
+    @property
+    def generator(self) -> Optional[torch.Generator]:
+        return self.state.generator
 
     def reset(self) -> None:
-        """Empties the memory and the carried set."""
+        """Empties the memory and the carried set (the generator goes on)."""
         self.memory.reset()
         self.carried = None
 
