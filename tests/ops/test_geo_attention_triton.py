@@ -194,7 +194,7 @@ def test_compiled_fp32_on_tensor_cores_is_as_accurate_as_sdpa(make_qkv, float64_
     assert not tf32_allowed()
     assert launch.plan_for(q, 16, 300, 64, 64).constants['PRECISION'] == 'tf32x3'
     float64_check(lambda *t: _triton(*t, None), lambda *t: geo_attention_reference(*t), (q, k, v), grad_out,
-                          ('dq', 'dk', 'dv'), baseline=lambda *t: geo_attention(*t, backend='torch'))
+                  ('dq', 'dk', 'dv'), baseline=lambda *t: geo_attention(*t, backend='torch'))
 
 
 @needs_cuda
