@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from mamba_vod.apis import streaming_detector
+from mamba_vod.apis import stream_state
 
 
 def _boxes(result) -> torch.Tensor:
@@ -41,22 +41,17 @@ def test_frame_and_video_ids_advance_and_reset(tiny_detector, utils):
 
 
 def test_a_stream_whose_frame_size_changes_keeps_going_and_resets_the_pixel_memory(tiny_detector, utils, monkeypatch):
-    calls, logged = [], []
-    monkeypatch.setattr(streaming_detector, 'print_log', lambda message, **kwargs: logged.append(message))
+    """A single-frame detector has no memory to reset; the change is said (test_streaming_detector_mamba.py
+    shows the pixel memory of a video detector emptied)."""
+    logged = []
+    monkeypatch.setattr(stream_state, 'print_log', lambda message, **kwargs: logged.append(message))
     tiny_detector.reset()
-    tiny_detector.has_memory = True  # stand in for a video model, to see the calls
-    tiny_detector.model.reset_memory = lambda pixel=True, instance=True: calls.append((pixel, instance))
-    try:
-        sizes = [(96, 128), (96, 128), (64, 80), (120, 90)]
-        results = [tiny_detector.step(utils.make_frames(1, height, width, seed=index)[0])
-                   for index, (height, width) in enumerate(sizes)]
-    finally:
-        del tiny_detector.model.reset_memory
-        tiny_detector.has_memory = False
+    sizes = [(96, 128), (96, 128), (64, 80), (120, 90)]
+    results = [tiny_detector.step(utils.make_frames(1, height, width, seed=index)[0])
+               for index, (height, width) in enumerate(sizes)]
     assert [r.ori_shape for r in results] == sizes
-    assert calls == [(True, False), (True, False)]
-    assert len(logged) == 2
-    assert logged[0].startswith('frame size changed from 128x96 to 80x64 at frame 2')
+    assert not tiny_detector.has_memory and len(logged) == 2
+    assert logged[0].startswith("stream 'stream': frame size changed from 128x96 to 80x64 at frame 2")
     for result, (height, width) in zip(results, sizes):
         boxes = _boxes(result)
         assert float(boxes[:, 2].max()) <= width and float(boxes[:, 3].max()) <= height
@@ -95,5 +90,6 @@ def test_state_stays_flat_over_a_long_stream(tiny_detector, utils):
             gc.collect()
             counts.append(len(gc.get_objects()))
     assert counts[1] - counts[0] < 200, counts
-    assert vars(tiny_detector).keys() == {
-        'model', 'cfg', 'pipeline', 'has_memory', 'video_id', 'frame_id', 'frames_total', 'frame_shape'}
+    assert vars(tiny_detector).keys() == {'_detector', 'model', 'cfg', 'pipeline', 'stream'}
+    assert list(tiny_detector._detector.streams) == ['stream']  # one stream, whose state is all there is
+    assert vars(tiny_detector.stream).keys() == {'name', 'memory', 'video_id', 'frame_id', 'frame_shape'}

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mamba_vod.apis import StreamingDetector, init_detector, streaming_detector
+from mamba_vod.apis import StreamingDetector, init_detector, multi_stream_detector
 from mamba_vod.evaluation.functional import load_vid_predictions
 
 SMALL_MEMORIES = {
@@ -70,7 +70,7 @@ def test_reset_starts_a_new_video_with_empty_memories(mamba, utils):
 
 def test_a_config_of_the_paper_protocol_streams_online_and_says_so(utils, monkeypatch):
     said = []
-    monkeypatch.setattr(streaming_detector, 'print_log', lambda message, **kwargs: said.append(message))
+    monkeypatch.setattr(multi_stream_detector, 'print_log', lambda message, **kwargs: said.append(message))
     with pytest.warns(UserWarning, match='random weights'):
         StreamingDetector(utils.MAMBA_SYNTHETIC, cfg_options={'test_dataloader.dataset.test_protocol': 'paper'})
     assert any("tests with the 'paper' protocol; a stream is detected online" in message for message in said)

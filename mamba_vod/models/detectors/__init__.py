@@ -1,4 +1,5 @@
 """Detectors of mamba_vod."""
 from .mamba import MAMBA
+from .memory_state import MemoryState
 
-__all__ = ['MAMBA']
+__all__ = ['MAMBA', 'MemoryState']

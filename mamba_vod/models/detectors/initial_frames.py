@@ -35,5 +35,6 @@ def start_from_references(detector, feats: Tensor, data_sample: DetDataSample) -
         image_frame_ids = torch.tensor(frame_ids, device=proposals.image.device)[proposals.image]
         detector.instance_level.update(rows, proposals.scores, image_frame_ids, replace=True)
     for feat, frame_id in zip(initial, frame_ids):
-        detections = detector.detect(feat, data_sample, rescale=False).detections
+        detected = detector.detect(feat[None], [data_sample], False, [None], [detector.memories.current])[0]
+        detections = detected.detections
         detector.pixel_level.write_detections(feat, detections.bboxes, detections.scores, frame_id)

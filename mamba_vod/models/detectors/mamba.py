@@ -5,7 +5,7 @@ C channels of the stride-16 map, h x w that map, N reference maps, K proposals o
 that become its instance rows (75), C' channels of the box head's FCs (1024).
 """
 import copy
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence
 
 import torch
 from mmdet.models.detectors import TwoStageDetector
@@ -16,13 +16,14 @@ from torch import Tensor
 
 from mamba_vod.registry import MODELS
 
-from ..levels import InstanceKeys, PixelReferences
+from ..levels import PixelReferences
 from ..roi_heads import InstanceAggregationBBoxHead, MAMBARoIHead
-from .stage_records import Detected, References, as_clips, reference_frame_ids
 from .initial_frames import start_from_references
 from .legacy_names import rename_legacy_keys
-from .reference_keys import aggregate_with_references
+from .memory_state import LevelMemories, MemoryState
+from .reference_keys import aggregate_clips, aggregate_with_references
 from .rpn_loss import rpn_loss_and_proposals
+from .stage_records import Detected, References, as_clips, reference_frame_ids
 
 
 @MODELS.register_module()
@@ -76,7 +77,7 @@ class MAMBA(TwoStageDetector):
         self.pixel_level = None if pixel_level is None else _build_level(
             pixel_level, 'PixelLevel', train_cfg=phase['train'].get('pixel'), test_cfg=phase['test'].get('pixel'),
             stride=self.roi_head.bbox_roi_extractor.featmap_strides[0])
-        self._video_id = None
+        self.memories = LevelMemories(self.pixel_level, self.instance_level)  # the stream's state they read now
         self._register_load_state_dict_pre_hook(rename_legacy_keys)
         self._register_load_state_dict_pre_hook(_forget_memories, with_module=True)
 
@@ -94,21 +95,12 @@ class MAMBA(TwoStageDetector):
     # ----------------------------------------------------------------- memory
     def reset_memory(self, pixel: bool = True, instance: bool = True) -> None:
         """Empties the pixel and/or instance memories; after both, the next frame starts a video."""
-        for level, chosen in ((self.pixel_level, pixel), (self.instance_level, instance)):
-            if chosen and level is not None:
-                level.reset()
-        if pixel and instance:
-            self._video_id = None
+        self.memories.reset(pixel, instance)
 
     def train(self, mode: bool = True) -> 'MAMBA':
         super().train(mode)
         self.reset_memory()  # rows written with other weights or in another mode are stale
         return self
-
-    def _follow_video(self, video_id) -> None:
-        if video_id != self._video_id:
-            self.reset_memory()
-        self._video_id = video_id
 
     # ------------------------------------------------------ training / tensor
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
@@ -119,7 +111,7 @@ class MAMBA(TwoStageDetector):
         if clips.shape[1] < 2:
             raise ValueError('MAMBA training needs reference frames: inputs of shape (B, T >= 2, 3, H, W), got '
                              f'{tuple(clips.shape)}; set num_ref_frames in the train pipeline')
-        x, instance_keys = self._aggregate_clips(clips, batch_data_samples)
+        x, instance_keys = aggregate_clips(self, clips, batch_data_samples)
         proposal_cfg = self.train_cfg.get('rpn_proposal', self.test_cfg.rpn)
         losses, rpn_results_list = rpn_loss_and_proposals(self.rpn_head, x, batch_data_samples, proposal_cfg)
         losses.update(self.roi_head.loss(x, rpn_results_list, batch_data_samples, instance_keys=instance_keys))
@@ -130,24 +122,9 @@ class MAMBA(TwoStageDetector):
         clips = as_clips(batch_inputs)
         if not self.aggregates:
             return super()._forward(clips[:, 0], batch_data_samples)
-        x, instance_keys = self._aggregate_clips(clips, batch_data_samples)
+        x, instance_keys = aggregate_clips(self, clips, batch_data_samples)
         rpn_results_list = self.rpn_head.predict(x, batch_data_samples, rescale=False)
         return (self.roi_head.forward(x, rpn_results_list, batch_data_samples, instance_keys=instance_keys), )
-
-    def _aggregate_clips(self, clips: Tensor, data_samples: SampleList) -> Tuple[Tuple[Tensor], Optional[InstanceKeys]]:
-        """Key-frame maps ((B, C, h, w),) enhanced by their references, and the instance keys of each clip."""
-        feats = self.extract_feat(clips.flatten(0, 1))[0].unflatten(0, clips.shape[:2])  # (B, T, C, h, w)
-        maps, rows = [], []
-        for clip_feats, data_sample in zip(feats, data_samples):
-            references = clip_feats[1:] if len(clip_feats) > 1 else clip_feats[:1]
-            num_keys = self.pixel_level.train_cfg['num_keys'] if self.pixel_level is not None else 0
-            self_keys = self.instance_level is not None and self.instance_level.self_keys
-            key_map, refs = aggregate_with_references(self, clip_feats[0], references, data_sample.metainfo,
-                                                      num_pixel_keys=num_keys, self_keys=self_keys)
-            maps.append(key_map)
-            rows.append(refs.instance_rows)
-        keys = None if self.instance_level is None else self.instance_level.keys_from_rows(rows)
-        return (torch.stack(maps), ), keys
 
     # ------------------------------------------------------------------- test
     def predict(self, batch_inputs: Tensor, batch_data_samples: SampleList, rescale: bool = True) -> SampleList:
@@ -162,7 +139,7 @@ class MAMBA(TwoStageDetector):
     def _predict_frame(self, clip: Tensor, data_sample: DetDataSample, rescale: bool) -> InstanceData:
         """The stages of one test frame (see the class docstring); ``clip`` is (T, 3, H, W)."""
         meta = data_sample.metainfo
-        self._follow_video(meta.get('video_id'))
+        self.memories.follow_video(meta.get('video_id'))
         feats = self.extract_feat(clip)[0]  # (T, C, h, w)
         raw, refs = feats[0], None
         if len(feats) > 1 and self.pixel_level is not None and self.pixel_level.references_fill == 'detections':
@@ -173,32 +150,71 @@ class MAMBA(TwoStageDetector):
                                                 num_pixel_keys=num_keys, self_keys=False)
             refs = refs._replace(frame_ids=reference_frame_ids(meta, len(feats) - 1))
         if refs is None:
-            x = raw if self.pixel_level is None else self.pixel_level.enhance(raw, self.pixel_level.keys(raw))
-        detected = self.detect(x, data_sample, rescale, refs)
-        self._update_levels(meta, raw, x, detected, refs, rescale)
-        return detected.detections
+            x = self._enhance_pixels(raw)
+        return self._detect_and_update(raw[None], x[None], [data_sample], [self.memories.current], [refs], rescale)[0]
 
-    def detect(self, x: Tensor, data_sample: DetDataSample, rescale: bool,
-               refs: Optional[References] = None) -> Detected:
-        """RPN, instance keys and RoI head on one (C, h, w) map; writes nothing."""
-        proposals = self.rpn_head.predict((x[None], ), [data_sample], rescale=False)
-        top = proposals[0][:self.instance_level.proposals_per_frame] if self.instance_level is not None else None
-        instance_keys, rows = self._instance_keys(x, top, refs)
-        detections = self.roi_head.predict((x[None], ), proposals, [data_sample], rescale, instance_keys)[0]
-        return Detected(detections, top, rows, instance_keys)
+    def predict_streams(self, batch_inputs: Tensor, batch_data_samples: SampleList, states: Sequence[MemoryState],
+                        rescale: bool = True) -> SampleList:
+        """Detections of B frames of B streams, each through its own memories (``states``, read and
+        written in place): backbone, RPN and RoI head run as one batch, the GEOs per frame.
 
-    def _instance_keys(self, x: Tensor, top: Optional[InstanceData],
-                       refs: Optional[References]) -> Tuple[Optional[InstanceKeys], Optional[List[Tensor]]]:
-        """The instance keys of a test frame (map ``x`` (C, h, w), top-K proposals ``top``), and its
-        raw rows when the level reads them."""
+        Args:
+            batch_inputs: (B, 3, H, W) or (B, 1, 3, H, W), one frame per stream.
+            states: the B streams' memories (``memories.new_state()``), all different.
+        """
+        if len({id(state) for state in states}) != len(states) or len(states) != len(batch_data_samples):
+            raise ValueError(f'predict_streams needs one memory state per frame, each of its own stream: got '
+                             f'{len(states)} for {len(batch_data_samples)} frames')
+        raw = self.extract_feat(as_clips(batch_inputs)[:, 0])[0]  # (B, C, h, w)
+        maps = []
+        for feat, sample, state in zip(raw, batch_data_samples, states):
+            with self.memories.using(state):
+                self.memories.follow_video(sample.metainfo.get('video_id'))
+                maps.append(self._enhance_pixels(feat))
+        results = self._detect_and_update(raw, torch.stack(maps), batch_data_samples, states, [None] * len(states),
+                                          rescale)
+        return self.add_pred_to_datasample(batch_data_samples, results)
+
+    def _enhance_pixels(self, raw: Tensor) -> Tensor:
+        """The (C, h, w) map of a frame through the pixel level (keys from the memory)."""
+        return raw if self.pixel_level is None else self.pixel_level.enhance(raw, self.pixel_level.keys(raw))
+
+    def _detect_and_update(self, raw: Tensor, x: Tensor, samples: SampleList, states: Sequence[MemoryState],
+                           refs: Sequence[Optional[References]], rescale: bool) -> List[InstanceData]:
+        """Detections of B frames, maps before (``raw``) and after (``x``) the pixel level, both
+        (B, C, h, w); then each frame's memories (``states``) write it."""
+        found = self.detect(x, samples, rescale, refs, states)
+        for b, detected in enumerate(found):
+            with self.memories.using(states[b]):
+                self._update_levels(samples[b].metainfo, raw[b], x[b], detected, refs[b], rescale)
+        return [detected.detections for detected in found]
+
+    def detect(self, x: Tensor, samples: SampleList, rescale: bool, refs: Sequence[Optional[References]],
+               states: Sequence[MemoryState]) -> List[Detected]:
+        """RPN and RoI head on maps (B, C, h, w) as one batch, each frame's instance keys from its
+        own memories; writes nothing."""
+        proposals = self.rpn_head.predict((x, ), samples, rescale=False)
+        found = []
+        for b, state in enumerate(states):
+            with self.memories.using(state):
+                found.append(self._instance_keys(x[b], proposals[b], refs[b]))
+        keys = None if self.instance_level is None else self.instance_level.keys_from_rows(
+            [image_keys.per_image[0] for _, _, image_keys in found])
+        detections = self.roi_head.predict((x, ), proposals, samples, rescale, keys)
+        return [Detected(image_detections, *image_found) for image_detections, image_found in zip(detections, found)]
+
+    def _instance_keys(self, x: Tensor, proposals: InstanceData, refs: Optional[References]) -> tuple:
+        """A test frame's top-K proposals, its raw rows when the level reads them, and its instance
+        keys (map ``x`` (C, h, w))."""
         if self.instance_level is None:
-            return None, None
+            return None, None, None
+        top = proposals[:self.instance_level.proposals_per_frame]
         if refs is not None:
-            return self.instance_level.keys_from_rows([refs.instance_rows]), None
+            return top, None, self.instance_level.keys_from_rows([refs.instance_rows])
         rows = None
         if self.instance_level.needs_frame_rows:
             rows = self.roi_head.embed_proposals((x[None], ), [top.bboxes])[0]
-        return self.instance_level.keys(rows), rows
+        return top, rows, self.instance_level.keys(rows)
 
     def _update_levels(self, meta: dict, raw: Tensor, x: Tensor, detected: Detected, refs: Optional[References],
                        rescale: bool) -> None:

@@ -1,16 +1,38 @@
-"""Keys from explicit reference maps, one function for training and for frame 0 of the paper
-protocol with ``pixel_level.references_fill='pixels'``.
+"""Keys from explicit reference maps, one function (:func:`aggregate_with_references`) for
+training clips and for frame 0 of the paper protocol with ``pixel_level.references_fill='pixels'``.
 
-Shape shorthand: N reference maps, C channels of the map, h x w the map, k pixel keys, K the
-top proposals of a map that become its rows, C' channels of the box head's FCs.
+Shape shorthand: B clips, T frames of a clip (the key frame, then its references), N reference
+maps, C channels of the map, h x w the map, k pixel keys, K the top proposals of a map that
+become its rows, C' channels of the box head's FCs.
 """
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import torch
+from mmdet.structures import SampleList
 from mmengine.structures import InstanceData
 from torch import Tensor, nn
 
+from ..levels import InstanceKeys
 from .stage_records import References
+
+
+def aggregate_clips(detector: nn.Module, clips: Tensor,
+                    data_samples: SampleList) -> Tuple[Tuple[Tensor], Optional[InstanceKeys]]:
+    """Training (and tensor mode): key-frame maps ((B, C, h, w),) of clips (B, T, 3, H, W)
+    enhanced by their references, and the instance keys of each clip (a one-frame clip is its
+    own reference)."""
+    feats = detector.extract_feat(clips.flatten(0, 1))[0].unflatten(0, clips.shape[:2])  # (B, T, C, h, w)
+    pixel_level, instance_level = detector.pixel_level, detector.instance_level
+    num_keys = pixel_level.train_cfg['num_keys'] if pixel_level is not None else 0
+    self_keys = instance_level is not None and instance_level.self_keys
+    maps, rows = [], []
+    for clip_feats, data_sample in zip(feats, data_samples):
+        references = clip_feats[1:] if len(clip_feats) > 1 else clip_feats[:1]
+        key_map, refs = aggregate_with_references(detector, clip_feats[0], references, data_sample.metainfo,
+                                                  num_pixel_keys=num_keys, self_keys=self_keys)
+        maps.append(key_map)
+        rows.append(refs.instance_rows)
+    return (torch.stack(maps), ), None if instance_level is None else instance_level.keys_from_rows(rows)
 
 
 def aggregate_with_references(detector: nn.Module, key_map: Tensor, references: Tensor, meta: dict, *,

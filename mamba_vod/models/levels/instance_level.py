@@ -52,6 +52,10 @@ class InstanceMemory:
     (rows and their projections)."""
     banks: List[MemoryBank]
 
+    def reset(self) -> None:
+        for bank in self.banks:
+            bank.reset()
+
 
 TRAIN_DEFAULTS = dict(key_dropout=0.0)
 
@@ -103,8 +107,7 @@ class InstanceLevel(nn.Module):
 
     def reset(self) -> None:
         """Empties the memories."""
-        for memory in self.memories:
-            memory.reset()
+        self.state.reset()
 
     @property
     def is_empty(self) -> bool:

@@ -64,6 +64,11 @@ class PixelMemory:
     carried: Optional[Tensor] = None
     generator: Optional[torch.Generator] = None
 
+    def reset(self) -> None:
+        """Empties the bank and the carried set (the generator goes on)."""
+        self.bank.reset()
+        self.carried = None
+
 
 class PixelReferences(NamedTuple):
     """Pixel keys drawn from explicit reference maps: rows (k, C) and the frame id (k,) of each."""
@@ -143,8 +148,7 @@ class PixelLevel(nn.Module):
 
     def reset(self) -> None:
         """Empties the memory and the carried set (the generator goes on)."""
-        self.memory.reset()
-        self.carried = None
+        self.state.reset()
 
     # ------------------------------------------------------------------ keys
     def keys(self, feat: Tensor) -> Union[Tensor, ProjectedKeys]:

@@ -1,0 +1,107 @@
+"""MultiStreamDetector: one MAMBA (configs/synthetic/mamba_r18-dc5_synthetic.py, random weights
+with random GEO outputs, so memory matters) serving streams of different lengths, sizes and
+resets; each stream gets what a StreamingDetector fed its frames gets."""
+import pytest
+import torch
+
+from mamba_vod.apis import MultiStreamDetector, StreamingDetector
+
+# seeded memories, small enough that every bank holds more rows than its key set
+OPTIONS = {
+    'model.pixel_level.geo.zero_init_output': False, 'model.instance_level.geo.zero_init_output': False,
+    'model.pixel_level.seed': 0, 'model.test_cfg.pixel': dict(score_thr=0.0, pixels_per_detection=5),
+    'model.pixel_level.memory': dict(type='MemoryBank', capacity=150, key_set_size=60, seed=0),
+    'model.instance_level.memory': dict(type='MemoryBank', capacity=80, key_set_size=40, seed=0),
+}
+RESET = 'reset'
+
+
+def _scripts(utils):
+    """Per stream, what it is fed: frames, and RESET where a new video starts."""
+    a = utils.make_frames(6, 96, 128, seed=1)
+    b = utils.make_frames(5, 64, 80, seed=2)
+    c = utils.make_frames(4, 96, 128, seed=3) + utils.make_frames(2, 72, 96, seed=4)  # size changes
+    return {'a': a, 'b': b[:2] + [RESET] + b[2:], 'c': c}
+
+
+@pytest.fixture(scope='module')
+def checkpoint(utils, tmp_path_factory):
+    torch.manual_seed(0)
+    with pytest.warns(UserWarning, match='random weights'):
+        model = MultiStreamDetector(utils.MAMBA_SYNTHETIC, cfg_options=OPTIONS).model
+    with torch.no_grad():  # scores spread out: no near-ties whose order the arithmetic of batching could flip
+        model.roi_head.bbox_head.fc_cls.weight.mul_(30)
+    path = str(tmp_path_factory.mktemp('multi') / 'random.pth')
+    torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=model.dataset_meta)), path)
+    return path
+
+
+def assert_same_detections(ours, theirs, where: str, box_tol: float = 1e-3, score_tol: float = 1e-5) -> None:
+    """Every detection of ``ours`` is one of ``theirs``: the same label, its box within ``box_tol``
+    px, its score within ``score_tol``, and the other way round. Order-free: detections whose
+    scores differ by less than the arithmetic's noise may come in either order, and at the
+    ``max_per_img`` cut either may be kept, so detections that close to the last one are left out."""
+    cut = min(ours.scores.min(), theirs.scores.min()) + score_tol if len(ours) and len(theirs) else 0
+    for a, b in ((ours, theirs), (theirs, ours)):
+        for i in torch.nonzero(a.scores > cut)[:, 0].tolist():
+            close = ((b.bboxes - a.bboxes[i]).abs().max(dim=1).values <= box_tol) & (b.labels == a.labels[i]) & (
+                (b.scores - a.scores[i]).abs() <= score_tol)
+            assert close.any(), f'{where}: detection {i} (label {a.labels[i]}, score {a.scores[i]:.6f}) unmatched'
+    assert (ours.scores > cut).sum() == (theirs.scores > cut).sum(), where
+
+
+def _alone(utils, checkpoint, script):
+    detector = StreamingDetector(utils.MAMBA_SYNTHETIC, checkpoint, cfg_options=OPTIONS)
+    results = []
+    for item in [RESET] + script:
+        if isinstance(item, str):
+            detector.reset()
+        else:
+            results.append(detector.step(item))
+    return results
+
+
+def test_each_stream_gets_what_it_gets_alone(utils, checkpoint):
+    scripts = _scripts(utils)
+    detector = MultiStreamDetector(utils.MAMBA_SYNTHETIC, checkpoint, cfg_options=OPTIONS, max_batch=2)
+    got = {name: [] for name in scripts}
+    positions = {name: 0 for name in scripts}
+    for step in range(8):  # streams join late and leave early; 'b' skips a step
+        frames = {}
+        for name, script in scripts.items():
+            if (name == 'c' and step == 0) or (name == 'b' and step == 3) or positions[name] >= len(script):
+                continue
+            item = script[positions[name]]
+            positions[name] += 1
+            if isinstance(item, str):
+                detector.reset(name)
+                item = script[positions[name]]
+                positions[name] += 1
+            frames[name] = item
+        if frames:
+            for name, result in detector.step(frames).items():
+                got[name].append(result)
+    for name, script in scripts.items():
+        expected = _alone(utils, checkpoint, script)
+        assert len(got[name]) == len(expected)
+        for index, (ours, theirs) in enumerate(zip(got[name], expected)):
+            assert ours.ori_shape == theirs.ori_shape
+            assert_same_detections(ours.pred_instances, theirs.pred_instances, f'stream {name} frame {index}')
+    memories = {name: stream.memory for name, stream in detector.streams.items()}
+    assert len(memories['a'].instance.banks[0]) > 40 and len(memories['a'].pixel.bank) > 60  # sampled key sets
+    assert memories['a'].pixel.bank is not memories['c'].pixel.bank
+
+
+def test_close_frees_a_stream_and_errors_name_the_stream(utils, checkpoint):
+    detector = MultiStreamDetector(utils.MAMBA_SYNTHETIC, checkpoint, cfg_options=OPTIONS)
+    frame = utils.make_frames(1, 96, 128)[0]
+    detector.step({'door': frame, 'yard': frame})
+    assert detector.streams['door'].memory.nbytes > 0
+    detector.close('door')
+    assert list(detector.streams) == ['yard']
+    with pytest.raises(KeyError, match="no open stream 'door'"):
+        detector.reset('door')
+    with pytest.raises(ValueError, match="frame 1 of stream 'yard' must be an"):
+        detector.step({'yard': frame[..., :2]})
+    with pytest.raises(ValueError, match='max_batch'):
+        MultiStreamDetector(utils.MAMBA_SYNTHETIC, checkpoint, max_batch=0)
