@@ -108,8 +108,10 @@ def test_runs_every_set_and_variant_into_one_json(load_tool, tmp_path, monkeypat
     assert data == [('data', str(tmp_path / 'w/data/synthetic_vid'), ('--seed', '0')),
                     ('data', str(tmp_path / 'w/data/synthetic_vid_hard'), ('--preset', 'hard', '--seed', '0'))]
     trained = {(c[1], c[2]) for c in calls if c[0] == 'train'}
-    assert ('configs/synthetic/mamba-enhanced_r18-dc5_synthetic_hard.py',
-            str(tmp_path / 'w/hard/both-enhanced/2e_seed1')) in trained
+    # both-enhanced is the both-levels training, tested with its own config
+    assert ('configs/synthetic/mamba_r18-dc5_synthetic_hard.py', str(tmp_path / 'w/hard/both/2e_seed1')) in trained
+    assert ('test', 'configs/synthetic/mamba-enhanced_r18-dc5_synthetic_hard.py',
+            str(tmp_path / 'w/hard/both-enhanced/2e_seed1/test_paper'), 'paper') in calls
     assert ('configs/synthetic/faster-rcnn_r18-dc5_synthetic.py', str(tmp_path / 'w/baseline/2e_seed0')) in trained
     assert len(trained) == 2 * 2 * 2
     assert {c[3] for c in calls if c[0] == 'train' and 'hard' in c[1]} == {
