@@ -10,8 +10,8 @@ from mmengine.optim import build_optim_wrapper
 from mamba_vod.registry import MODELS
 
 SYNTHETIC_BASELINE = 'configs/synthetic/faster-rcnn_r18-dc5_synthetic.py'
-SWITCHES = {'mamba_': (True, True), 'mamba-enhanced_': (True, True), 'mamba-ins_': (False, True),
-            'mamba-pix_': (True, False)}
+SWITCHES = {'mamba_': (True, True), 'mamba-enhanced_': (True, True), 'mamba-staged_': (True, True),
+            'mamba-ins_': (False, True), 'mamba-pix_': (True, False)}
 
 
 def _switches(path):
@@ -90,3 +90,14 @@ def test_synthetic_pixel_level_dropout_only_where_the_instance_level_is_on():
             model = MODELS.build(cfg.model)
         dropout[variant] = model.pixel_level.train_cfg['level_dropout'] if model.pixel_level is not None else None
     assert dropout == {'mamba': 0.5, 'mamba-pix': 0.0, 'mamba-ins': None}
+
+
+def test_the_staged_recipe_trains_only_the_pixel_geo():
+    """The authors' pixel recipe: stage 2 freezes everything the instance-level model trained."""
+    cfg = Config.fromfile('configs/synthetic/mamba-staged_r18-dc5_synthetic.py')
+    hooks = [hook for hook in cfg.custom_hooks if hook.type == 'FrozenModulesHook']
+    assert len(hooks) == 1 and set(hooks[0].modules) == {'backbone', 'neck', 'rpn_head', 'roi_head', 'instance_level'}
+    with torch.device('meta'):
+        model = MODELS.build(cfg.model)
+    learning = {name.split('.')[0] for name, _ in model.named_parameters()} - set(hooks[0].modules)
+    assert learning == {'pixel_level'} and model.pixel_level.train_cfg['level_dropout'] == 0.0
