@@ -20,17 +20,28 @@ class LatestFrameReader:
             consumed in the reader thread.
         pace_fps: if set, the thread yields at most this many frames per second
             (to replay a file at its own speed, as a camera would deliver it).
+        drop: replace an untaken frame by a newer one (the default); False makes the
+            thread wait until the slot is taken, so every frame is handed out (a file
+            read ahead by one frame while the consumer works).
+        ready: an event set whenever a frame arrives or the source ends (one event
+            shared by several readers lets a consumer wait for any of them).
 
     Iterating yields frames in arrival order, skipping stale ones, until the
     source ends or :meth:`stop` is called. ``received`` counts frames read from
-    the source, ``dropped`` those replaced before being taken. An exception
-    raised by the source is re-raised to the consumer.
+    the source, ``dropped`` those replaced before being taken, ``last_index`` is
+    the arrival number (0-based) of the frame :meth:`get` returned last. An
+    exception raised by the source is re-raised to the consumer.
     """
 
-    def __init__(self, frames: Iterable[np.ndarray], *, pace_fps: Optional[float] = None) -> None:
+    def __init__(self, frames: Iterable[np.ndarray], *, pace_fps: Optional[float] = None, drop: bool = True,
+                 ready: Optional[threading.Event] = None) -> None:
         self._frames = frames
         self._period = 1.0 / pace_fps if pace_fps else 0.0
+        self._drop = drop
+        self._ready = ready
         self._slot: Optional[np.ndarray] = None
+        self._slot_index = -1
+        self.last_index = -1
         self._done = False
         self._error: Optional[BaseException] = None
         self._stop = threading.Event()
@@ -41,11 +52,20 @@ class LatestFrameReader:
 
     def _put(self, frame: np.ndarray) -> None:
         with self._changed:
+            if not self._drop:
+                self._changed.wait_for(lambda: self._slot is None or self._stop.is_set())
+                if self._stop.is_set():
+                    return
             if self._slot is not None:
                 self.dropped += 1
-            self._slot = frame
+            self._slot, self._slot_index = frame, self.received
             self.received += 1
             self._changed.notify_all()
+        self._signal_ready()
+
+    def _signal_ready(self) -> None:
+        if self._ready is not None:
+            self._ready.set()
 
     def _read(self) -> None:
         next_time = time.monotonic()
@@ -64,6 +84,7 @@ class LatestFrameReader:
             with self._changed:
                 self._done = True
                 self._changed.notify_all()
+            self._signal_ready()
 
     def start(self) -> 'LatestFrameReader':
         self._thread.start()
@@ -74,7 +95,10 @@ class LatestFrameReader:
         with self._changed:
             self._changed.wait_for(lambda: self._slot is not None or self._done, timeout)
             frame, self._slot = self._slot, None
-            if frame is None and self._error is not None:
+            if frame is not None:
+                self.last_index = self._slot_index
+                self._changed.notify_all()  # a reader that does not drop waits for the slot
+            elif self._error is not None:
                 error, self._error = self._error, None
                 raise error
             return frame
@@ -95,6 +119,8 @@ class LatestFrameReader:
     def request_stop(self) -> None:
         """Asks the thread (and the source, if it has ``stop()``) to end; returns at once."""
         self._stop.set()
+        with self._changed:
+            self._changed.notify_all()
         stop_source = getattr(self._frames, 'stop', None)
         if callable(stop_source):
             stop_source()

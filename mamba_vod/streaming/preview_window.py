@@ -1,7 +1,10 @@
-"""An OpenCV preview window that degrades to nothing where no display exists."""
+"""An OpenCV preview window that degrades to nothing where no display exists, and the grid that
+tiles several streams' frames into one image for it."""
 import logging
+import math
 import os
 import sys
+from typing import Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -13,6 +16,25 @@ def display_available() -> bool:
     if sys.platform.startswith('linux'):
         return bool(os.environ.get('DISPLAY') or os.environ.get('WAYLAND_DISPLAY'))
     return True
+
+
+def tile_frames(frames: Sequence[np.ndarray], cell: Tuple[int, int] = (320, 240)) -> np.ndarray:
+    """One (rows * h, cols * w, 3) uint8 image of ``frames`` in a near-square grid, row by row.
+
+    Each frame (H, W, 3) is scaled to fit a cell of ``cell`` = (w, h) pixels, keeping its aspect
+    ratio, and centred on black; empty cells stay black.
+    """
+    width, height = cell
+    columns = max(1, math.ceil(math.sqrt(len(frames))))
+    rows = max(1, math.ceil(len(frames) / columns))
+    grid = np.zeros((rows * height, columns * width, 3), np.uint8)
+    for index, frame in enumerate(frames):
+        scale = min(width / frame.shape[1], height / frame.shape[0])
+        fitted = cv2.resize(frame, (max(1, round(frame.shape[1] * scale)), max(1, round(frame.shape[0] * scale))))
+        top = (index // columns) * height + (height - fitted.shape[0]) // 2
+        left = (index % columns) * width + (width - fitted.shape[1]) // 2
+        grid[top:top + fitted.shape[0], left:left + fitted.shape[1]] = fitted
+    return grid
 
 
 class PreviewWindow:

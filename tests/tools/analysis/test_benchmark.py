@@ -1,5 +1,6 @@
 """tools/analysis/benchmark.py: streaming figures of one or two configs, sequential or interleaved."""
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -53,3 +54,86 @@ def test_fp16_needs_cuda_and_frames_must_be_timed(load_tool):
         bench.benchmark([(BASELINE, None)], device='cpu', frames=1, warmup=0, size=(32, 32), fp16=True)
     with pytest.raises(ValueError, match='--frames'):
         bench.benchmark([(BASELINE, None)], device='cpu', frames=0, warmup=0, size=(32, 32))
+
+
+class FakeMulti:
+    """Stands in for a MultiStreamDetector: logs the frames of each step."""
+    log = []
+
+    def __init__(self, config, checkpoint, device, *, cfg_options=None, max_batch=None):
+        self.streams = {}
+
+    def step(self, frames):
+        FakeMulti.log.append(('multi', {index: frame.copy() for index, frame in frames.items()}))
+        for index in frames:
+            self.streams.setdefault(index, SimpleNamespace(memory=None))
+
+
+class FakeSingle:
+    """Stands in for a StreamingDetector: logs its frames under the number it was built as."""
+
+    def __init__(self, config, checkpoint, device, *, cfg_options=None):
+        self.number = sum(1 for mode, _ in FakeMulti.log if mode == 'built')
+        FakeMulti.log.append(('built', self.number))
+        self.stream = SimpleNamespace(memory=None)
+
+    def step(self, frame):
+        FakeMulti.log.append(('single', {self.number: frame.copy()}))
+
+
+def test_streams_give_both_modes_the_same_frames_of_different_videos(load_tool, monkeypatch):
+    bench = load_tool('analysis/benchmark.py')
+    monkeypatch.setattr(bench, 'MultiStreamDetector', FakeMulti)
+    monkeypatch.setattr(bench, 'StreamingDetector', FakeSingle)
+    FakeMulti.log = []
+    report = bench.benchmark_streams(MAMBA, None, streams=3, device='cpu', frames=2, warmup=2, size=(16, 24),
+                                     interleave=True)
+    steps = [(mode, frames) for mode, frames in FakeMulti.log if mode != 'built']
+    # warm-up: stream 0 alone, then streams 1 and 2 batched; each single-stream detector on its own video
+    assert [(mode, sorted(frames)) for mode, frames in steps[:4]] == [('multi', [0])] * 2 + [('multi', [1, 2])] * 2
+    assert [(mode, sorted(frames)) for mode, frames in steps[4:10]] == [('single', [i]) for i in (0, 0, 1, 1, 2, 2)]
+    # timed, interleaved: frame t of every stream to the batched detector, then to each single one in turn
+    timed = steps[10:]
+    assert [mode for mode, _ in timed] == ['multi', 'single', 'single', 'single'] * 2
+    for t in range(2):
+        batched = timed[4 * t][1]
+        singles = {index: frame for _, frames in timed[4 * t + 1:4 * t + 4] for index, frame in frames.items()}
+        assert sorted(batched) == sorted(singles) == [0, 1, 2]
+        videos = [list(bench.synthetic_frames(4, 16, 24, seed=i)) for i in range(3)]
+        # after the 2 warm-up frames: frame 2 + t of video i (seed i) to both modes
+        assert all(np.array_equal(batched[i], videos[i][2 + t]) and np.array_equal(singles[i], videos[i][2 + t])
+                   for i in range(3))
+        assert not np.array_equal(batched[0], batched[1])  # different videos
+    multi, sequential = report['results']
+    assert multi['mode'] == 'multi' and sequential['mode'] == 'sequential' and multi['interleaved']
+    assert report['throughput_ratio'] == pytest.approx(multi['aggregate_fps'] / sequential['aggregate_fps'], rel=1e-2)
+
+
+def test_streams_measure_batched_mamba_against_single_stream_detectors(load_tool, tmp_path):
+    bench = load_tool('analysis/benchmark.py')
+    out = tmp_path / 'streams.json'
+    report = bench.main([MAMBA, '--streams', '2', '--device', 'cpu', '--frames', '2', '--warmup', '2', '--size', '48',
+                         '64', '--interleave', '--cfg-options', 'model.test_cfg.pixel.score_thr=0.0', '--json',
+                         str(out)])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(report))
+    multi, sequential = report['results']
+    for result in (multi, sequential):
+        assert result['streams'] == 2 and result['frames'] == 2 and result['size'] == [48, 64]
+        assert result['latency_p50_ms'] <= result['latency_p95_ms']
+        # every stream's instance banks hold K = 25 rows of each of its 4 frames: more than a key set
+        assert result['memory_rows']['instance'] == dict(rows=100, key_set=100)
+        assert result['memory_rows']['pixel']['rows'] > 0
+        assert {'rss_first_stream_mb', 'rss_extra_streams_mb'} <= set(result)  # values: see docs (process-wide RSS)
+    assert multi['aggregate_fps'] == pytest.approx(2 * 1000 / multi['step_mean_ms'], rel=0.01)
+    assert sequential['aggregate_fps'] == pytest.approx(2 * 1000 / sequential['step_mean_ms'], rel=0.01)
+    assert multi['stream_state_mb'] == sequential['stream_state_mb'] > 0
+    assert report['extra_stream_states_mb'] == pytest.approx(multi['stream_state_mb'] / 2, abs=0.01)
+
+
+def test_streams_need_two_streams_and_no_second_config(load_tool, capsys):
+    bench = load_tool('analysis/benchmark.py')
+    with pytest.raises(ValueError, match='at least 2'):
+        bench.benchmark_streams(MAMBA, None, streams=1, device='cpu', frames=1, warmup=0, size=(16, 16))
+    with pytest.raises(SystemExit):
+        bench.main([MAMBA, '--streams', '2', '--compare-config', BASELINE])
+    assert 'drop --compare-config' in capsys.readouterr().err
