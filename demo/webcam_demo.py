@@ -15,8 +15,7 @@ cleanly. Exit status: see mamba_vod/streaming/demo_cli.py (0 ok, 1 bad input,
 import argparse
 import sys
 
-from mamba_vod.streaming import FrameSource
-from mamba_vod.streaming.demo_cli import add_model_arguments, run_demo
+from mamba_vod.streaming.demo_cli import add_model_arguments, add_source_arguments, make_source, run_demo
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -26,10 +25,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument('--out', help='record the annotated stream to this video file')
     parser.add_argument('--no-show', action='store_true', help='headless: no window')
     parser.add_argument('--max-frames', type=int, default=None, help='stop after this many processed frames')
-    parser.add_argument('--retries', type=int, default=5, help='reconnection attempts after a lost connection')
-    parser.add_argument('--retry-delay', type=float, default=0.5,
-                        help='first back-off delay in seconds (doubles per attempt, at most 8 s)')
-    parser.add_argument('--timeout', type=float, default=10.0, help='network open/read timeout in seconds')
+    add_source_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -38,8 +34,7 @@ def main(argv=None) -> int:
     if args.max_frames is not None and args.max_frames < 1:
         print('error: --max-frames must be at least 1', file=sys.stderr)
         return 1
-    source = FrameSource(args.source, retries=args.retries, retry_delay_s=args.retry_delay,
-                         timeout_s=args.timeout)
+    source = make_source(args.source, args)
     return run_demo(args, source, out=args.out, show=not args.no_show, live=True,
                     max_frames=args.max_frames, fps_overlay=True)
 
