@@ -8,8 +8,9 @@ Replays the model's write pattern into the banks of the model the config builds
 ``proposals_per_frame`` rows into each instance bank (one per FC level), and the
 pixel level's ``pixels_per_detection`` rows for each of ``--detections-per-frame``
 confident detections into the pixel bank (with ``memory_writes='frame'``:
-``pixels_per_frame`` rows, which assumes a map of at least that many cells). fp32
-rows, C channels of the level's GEO.
+``pixels_per_frame`` rows, which assumes a map of at least that many cells). fp32 rows, C channels of the
+level's GEO; a bank allocates its capacity when first written, and keeps beside each row its
+projections through the GEO (the key cache), so its bytes are capacity x 3C x 4 plus bookkeeping.
 """
 import argparse
 import json
@@ -24,28 +25,31 @@ from mamba_vod.registry import MODELS
 
 
 def bank_sizes(model_cfg, frame_counts: List[int], detections_per_frame: int) -> Dict[str, dict]:
-    """``{'<level>_after_<n>': {'rows': M, 'MiB': size}}`` for level pixel / instance.
+    """``{'<level>_after_<n>': {'rows': M, 'MiB': allocated}}`` for level pixel / instance (its
+    first bank), and ``stream_after_<n>``: the MiB one stream's memories hold (every bank, with the
+    cached key/value projections of its rows; :attr:`MemoryState.nbytes`).
 
     Args:
-        model_cfg: a MAMBA model config; the model is built (no weights are read)
-            so that its own banks, defaults included, take the writes.
+        model_cfg: a MAMBA model config; the model is built (no weights are read), in eval mode,
+            so that its own levels, defaults included, take the writes as at inference.
     """
     init_default_scope('mamba_vod')
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(model_cfg).eval()
     pixel, instance = model.pixel_level, model.instance_level
     pixel_rows = (pixel.test_cfg['pixels_per_frame'] if pixel.memory_writes == 'frame' else
                   detections_per_frame * pixel.test_cfg['pixels_per_detection'])
-    levels = dict(
-        pixel=(pixel.memory, pixel.geo.channels, pixel_rows),
-        instance=(instance.memories[0], instance.geos[0].channels, instance.proposals_per_frame))
-    figures = {}
-    for level, (bank, channels, rows_per_frame) in levels.items():
-        done = 0
+    figures, done = {}, 0
+    with torch.no_grad():
         for count in sorted(frame_counts):
             for frame_id in range(done, count):
-                bank.write(torch.zeros(rows_per_frame, channels), frame_ids=torch.full((rows_per_frame, ), frame_id))
+                pixel._write(torch.zeros(pixel_rows, pixel.geo.channels),
+                             frame_ids=torch.full((pixel_rows, ), frame_id))
+                rows = [torch.zeros(instance.proposals_per_frame, geo.channels) for geo in instance.geos]
+                instance.update(rows, torch.ones(len(rows[0])), torch.full((len(rows[0]), ), frame_id))
             done = count
-            figures[f'{level}_after_{count}'] = dict(rows=len(bank), MiB=round(len(bank) * channels * 4 / 2**20, 1))
+            for level, bank in (('pixel', pixel.memory), ('instance', instance.memories[0])):
+                figures[f'{level}_after_{count}'] = dict(rows=len(bank), MiB=round(bank.nbytes / 2**20, 1))
+            figures[f'stream_after_{count}'] = dict(MiB=round(model.memories.current.nbytes / 2**20, 1))
     return figures
 
 
