@@ -40,7 +40,7 @@ def test_epoch_budget_stretches_the_step_schedule_with_the_epochs(tmp_path):
     with pytest.raises(ValueError, match='epochs must be >= 1'):
         epoch_budget(config, 0)
     by_iterations = tmp_path / 'iters.py'
-    by_iterations.write_text(f"_base_ = '{osp.abspath(config)}'\ntrain_cfg = dict(_delete_=True, type='IterBasedTrainLoop', "
-                             "max_iters=10)\n")
+    by_iterations.write_text(f"_base_ = '{osp.abspath(config)}'\n"
+                             "train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', max_iters=10)\n")
     with pytest.raises(ValueError, match='not an epoch-based schedule'):
         epoch_budget(str(by_iterations), 4)

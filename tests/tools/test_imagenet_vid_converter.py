@@ -262,7 +262,7 @@ def test_cli_prints_a_summary(conv, root, tmp_path, capsys):
 def test_box_outside_the_image_is_clipped_and_counted(conv, root, tmp_path):
     path = _ann_path(root, 'val/v0', 0)
     path.write_text(xml(64, 48, [vobj(LIZARD, (-5, 3, 70, 40))]))
-    summaries = conv.convert(str(root), str(tmp_path), echo=lambda l: None)
+    summaries = conv.convert(str(root), str(tmp_path), echo=lambda line: None)
     val = load(tmp_path)[1]
     assert val['annotations'][0]['bbox'] == [0, 3, 64, 37]
     assert val['annotations'][0]['area'] == 64 * 37
@@ -285,11 +285,10 @@ def test_drop_empty_boxes_counts_them(conv, root, tmp_path):
 def test_train_list_frame_zero_is_frame_zero(conv, root, tmp_path):
     lst = root / 'Lists' / 'VID_train_15frames.txt'
     lst.write_text('train/A/vid1 1 0 2\ntrain/A/vid1 1 2 2\n')
-    summaries = conv.convert(str(root), str(tmp_path), echo=lambda l: None)
+    summaries = conv.convert(str(root), str(tmp_path), echo=lambda line: None)
     train = load(tmp_path)[0]
     assert train['videos'][0]['vid_train_frames'] == [0, 1]
-    assert [im['is_vid_train_frame'] for im in train['images']] == [True,
-                                                                   True]
+    assert [im['is_vid_train_frame'] for im in train['images']] == [True, True]
     counts = summaries['imagenet_vid_train.json'].problems.counts
     assert counts == {'train-list frame index 0 read as frame 0': 1}
 
@@ -305,7 +304,7 @@ def test_a_failed_write_leaves_no_file(conv, root, tmp_path, monkeypatch):
 
     monkeypatch.setattr(conv.json, 'dump', failing_dump)
     with pytest.raises(OSError, match='disk full'):
-        conv.convert(str(root), str(tmp_path / 'o'), echo=lambda l: None)
+        conv.convert(str(root), str(tmp_path / 'o'), echo=lambda line: None)
     assert os.listdir(tmp_path / 'o') == []
 
 

@@ -19,11 +19,13 @@ offline protocol); the single-frame baseline scores the same under both and is e
 once. A finished data set, training or evaluation is reused only when its config, code and
 inputs are those it was made with (``mamba_vod.engine.stage_fingerprint``), else redone.
 
-Prints mAP@0.5 overall / degraded / clean frames, mean and spread over seeds, one table per
-set and protocol, and writes every result to one JSON (``--json``, default
-``WORK_DIR/ablation.json``; ``tools/analysis/plot_ablation.py`` draws it): ``results`` holds
-one record per (set, protocol, variant, seed) with the mAPs in percent, ``runs`` and
-``summary`` the same nested as ``{set: {protocol: {variant: ...}}}``.
+Prints mAP@0.5 overall / degraded / clean frames, mean ± standard error over seeds with each seed's
+figure, and each variant's difference from the baseline on degraded frames with its combined
+error (a difference is called only when it exceeds that error), one table per set and protocol,
+and writes every result to one JSON (``--json``, default ``WORK_DIR/ablation.json``;
+``tools/analysis/plot_ablation.py`` draws it): ``results`` holds one record per (set, protocol,
+variant, seed) with the mAPs in percent, ``runs`` and ``summary`` (mean, stdev, per-seed values)
+the same nested as ``{set: {protocol: {variant: ...}}}``.
 """
 import argparse
 import json
@@ -143,13 +145,35 @@ def result_records(runs: dict) -> list:
             for variant, per_seed in per_variant.items() for seed, metrics in sorted(per_seed.items())]
 
 
+def standard_error(values) -> float:
+    """stdev / sqrt(n) of a variant's per-seed figures (0 with one seed: no error known)."""
+    return statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
+
+
+def difference(summary: dict, variant: str, key: str, reference: str = 'baseline') -> tuple:
+    """``(mean of variant - mean of reference, combined standard error, called)`` on metric
+    ``key``: ``called`` when the difference exceeds the combined error (both with 2+ seeds)."""
+    values, reference_values = summary[variant][key][2], summary[reference][key][2]
+    delta = statistics.mean(values) - statistics.mean(reference_values)
+    error = (standard_error(values) ** 2 + standard_error(reference_values) ** 2) ** 0.5
+    known = len(values) > 1 and len(reference_values) > 1
+    return delta, error, known and abs(delta) > error
+
+
 def print_table(summary: dict, seeds, protocol: str, data_set: str = 'default') -> None:
-    print(f'{data_set} set, {protocol} protocol: mAP@0.5 (%), mean ± stdev over the seeds run (of {list(seeds)})')
-    print('| variant | ' + ' | '.join(title for _, title, _ in COLUMNS) + ' |')
-    print('| --- |' + ' --- |' * len(COLUMNS))
+    print(f'{data_set} set, {protocol} protocol: mAP@0.5 (%), mean ± standard error over the seeds run '
+          f'(of {list(seeds)}), per seed in brackets; last column: degraded minus the baseline ± the combined '
+          'error, * where it exceeds the error')
+    print('| variant | ' + ' | '.join(title for _, title, _ in COLUMNS) + ' | degraded - baseline |')
+    print('| --- |' + ' --- |' * (len(COLUMNS) + 1))
     for variant, metrics in summary.items():
-        cells = [f'{metrics[key][0]:.1f} ± {metrics[key][1]:.1f}' for _, _, key in COLUMNS]
-        print(f'| {variant} (seeds {metrics["seeds"]}) | ' + ' | '.join(cells) + ' |')
+        cells = [f'{metrics[key][0]:.1f} ± {standard_error(metrics[key][2]):.1f} '
+                 f'({", ".join(f"{v:.1f}" for v in metrics[key][2])})' for _, _, key in COLUMNS]
+        versus = ''
+        if variant != 'baseline' and 'baseline' in summary:
+            delta, error, called = difference(summary, variant, 'vid/mAP_degraded')
+            versus = f'{delta:+.1f} ± {error:.1f}{" *" if called else ""}'
+        print(f'| {variant} (seeds {metrics["seeds"]}) | ' + ' | '.join(cells) + f' | {versus} |')
     if protocol != 'online' and 'baseline' in summary:
         print('(the baseline detects every frame on its own: its scores are the same under every protocol)')
 

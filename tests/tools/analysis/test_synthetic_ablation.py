@@ -33,6 +33,29 @@ def test_summary_of_finished_runs(load_tool, tmp_path):
     assert summary['baseline']['seeds'] == [1] and summary['baseline']['vid/mAP'][1] == 0.0
 
 
+def test_a_difference_is_called_only_beyond_the_combined_standard_error(load_tool, capsys):
+    tool = load_tool('analysis/synthetic_ablation.py')
+    key = 'vid/mAP_degraded'
+    runs = {'baseline': {s: {key: v} for s, v in enumerate([0.40, 0.42, 0.44])},
+            'both': {s: {key: v} for s, v in enumerate([0.50, 0.53, 0.47])},
+            'pixel': {s: {key: v} for s, v in enumerate([0.36, 0.44, 0.49])},
+            'instance': {0: {key: 0.60}}}
+    for metrics in (m for per_seed in runs.values() for m in per_seed.values()):
+        metrics.update({'vid/mAP': 0.5, 'vid/mAP_clean': 0.9})
+    summary = tool.summarise(runs)
+    assert tool.standard_error([40.0, 42.0, 44.0]) == pytest.approx(2 / 3 ** 0.5)
+    delta, error, called = tool.difference(summary, 'both', key)
+    assert delta == pytest.approx(8.0) and error == pytest.approx((4 / 3 + 9 / 3) ** 0.5) and called
+    delta, error, called = tool.difference(summary, 'pixel', key)
+    assert delta == pytest.approx(1.0) and error > 1.0 and not called
+    assert not tool.difference(summary, 'instance', key)[2]  # one seed: no error known, nothing called
+    tool.print_table(summary, [0, 1, 2], 'online')
+    rows = {line.split(' (seeds')[0].strip('| '): line for line in capsys.readouterr().out.splitlines()
+            if line.startswith('| ') and '(seeds' in line}
+    assert rows['both'].endswith('| +8.0 ± 2.1 * |') and '(50.0, 53.0, 47.0)' in rows['both']
+    assert rows['pixel'].endswith('| +1.0 ± 4.0 |') and rows['baseline'].endswith('|  |')
+
+
 def test_runs_of_another_budget_live_in_their_own_folders(load_tool, tmp_path):
     tool = load_tool('analysis/synthetic_ablation.py')
     assert tool.run_dir(str(tmp_path), 'both', 2, 16) == str(tmp_path / 'both' / '16e_seed2')
