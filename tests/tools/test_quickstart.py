@@ -43,7 +43,7 @@ def test_quickstart_runs_every_stage_and_reuses_them(tmp_path):
     assert osp.isfile(work_dir / 'mamba' / 'test' / 'predictions.npz')
     side = report['paths']['side_by_side_video']
     assert _frame_count(side) == 8 and _frame_size(side)[0] == 2 * 3 * 160 + 6
-    assert cv2.imread(report['paths']['comparison_png']).shape[:2] == (360 + 40, 480)
+    assert cv2.imread(report['paths']['comparison_png']).shape[:2] == (360 + 64, 480)
     for stage in ('data/synthetic_vid', 'mamba', 'mamba/test', 'baseline', 'demo', 'side_by_side'):
         assert json.loads((work_dir / stage / 'stage_fingerprint.json').read_text())['finished'], stage
 

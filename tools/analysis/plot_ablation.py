@@ -33,7 +33,7 @@ HEADLINE = METRICS[0][0]
 FIELDS = ('set', 'protocol', 'variant', 'seed') + tuple(key for key, _, _ in METRICS)
 DPI = 100
 PANEL_PX = (480, 360)  # width, height of one panel
-LEGEND_PX = 40
+LEGEND_PX = 64  # two rows of legend entries
 
 
 def load_results(path: str) -> List[dict]:
@@ -120,7 +120,7 @@ def plot_results(records: Sequence[dict], out: str, title: Optional[str] = None)
                for _, label, colour in METRICS]
     handles += [Line2D([], [], marker='.', linestyle='', color='#7f7f7f', alpha=0.6, label='one seed'),
                 Line2D([], [], linestyle='--', color=METRICS[0][2], label='baseline, degraded')]
-    figure.legend(handles=handles, loc='outside lower center', ncols=len(handles), fontsize=9, frameon=False)
+    figure.legend(handles=handles, loc='outside lower center', ncols=3, fontsize=9, frameon=False)
     if title:
         figure.suptitle(title, fontsize=11)
     atomic_write(out, lambda f: figure.savefig(f, format='png', dpi=DPI))

@@ -21,7 +21,7 @@ def test_draws_every_set_and_protocol_at_the_expected_size(load_tool, tmp_path, 
     assert f'wrote {out}' in capsys.readouterr().out
     image = cv2.imread(str(out))
     width, height = tool.figure_size(2, 1)  # two sets, one protocol
-    assert image.shape == (height, width, 3) == (2 * 360 + 40, 480, 3)
+    assert image.shape == (height, width, 3) == (2 * 360 + 64, 480, 3)
     red = np.array([0x2b, 0x18, 0xb2])  # the degraded frames' colour, BGR
     assert (np.abs(image.astype(int) - red).sum(axis=2) < 40).sum() > 200
     assert not list(out.parent.glob('.*'))  # no temporary file left
