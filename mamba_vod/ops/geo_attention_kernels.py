@@ -166,7 +166,11 @@ def geo_attention_bwd_dkdv_kernel(Q, K, V, DO, DK, DV_OUT, LSE, DELTA, INDEX,
         m = tl.load(LSE + (bh * Nq + rows) * 2, mask=rows < Nq, other=0.0)
         log2_l = tl.load(LSE + (bh * Nq + rows) * 2 + 1, mask=rows < Nq, other=0.0)
         delta = tl.load(DELTA + bh * Nq + rows, mask=rows < Nq, other=0.0)
-        s_t = tl.dot(k, q_t, input_precision=PRECISION) * sm_scale  # (BLOCK_N, BLOCK_M)
+        # the scores as the forward pass computed them (queries x keys, then transposed): recomputed
+        # in the other orientation they round differently, and with large logits exp() turns
+        # that rounding into errors of P far above the inputs' precision
+        s = tl.dot(tl.trans(q_t), tl.trans(k), input_precision=PRECISION)  # (BLOCK_M, BLOCK_N)
+        s_t = tl.trans(s) * sm_scale  # (BLOCK_N, BLOCK_M)
         p_t = tl.exp2((s_t - m[None, :]) * _LOG2E - log2_l[None, :])
         p_t = tl.where((keys[:, None] < Nk) & (rows[None, :] < Nq), p_t, 0.0)
         dv = tl.dot(p_t.to(MMA_DTYPE), do, dv, input_precision=PRECISION)
