@@ -152,15 +152,15 @@ def geo_attention_bwd_dkdv_kernel(Q, K, V, DO, DK, DV_OUT, LSE, DELTA, INDEX,
                 other=0.0).to(MMA_DTYPE)  # (BLOCK_N, BLOCK_D)
     v = tl.load(V + b * stride_vb + h * stride_vh + slots[:, None] * stride_vn + offs_dv[None, :], mask=mask_v,
                 other=0.0).to(MMA_DTYPE)  # (BLOCK_N, BLOCK_DV)
-    q_t_ptrs = Q + b * stride_qb + h * stride_qh + offs_m[None, :] * stride_qm + offs_d[:, None]
+    q_ptrs = Q + b * stride_qb + h * stride_qh + offs_m[:, None] * stride_qm + offs_d[None, :]
     do_ptrs = DO + b * stride_dob + h * stride_doh + offs_m[:, None] * stride_dom + offs_dv[None, :]
 
     dk = tl.full([BLOCK_N, BLOCK_D], 0.0, tl.float32)
     dv = tl.full([BLOCK_N, BLOCK_DV], 0.0, tl.float32)
     for start_m in range(0, Nq, BLOCK_M):
         rows = start_m + offs_m
-        q_t = tl.load(q_t_ptrs + start_m * stride_qm, mask=(rows[None, :] < Nq) & (offs_d[:, None] < D),
-                      other=0.0).to(MMA_DTYPE)  # (BLOCK_D, BLOCK_M)
+        q = tl.load(q_ptrs + start_m * stride_qm, mask=(rows[:, None] < Nq) & (offs_d[None, :] < D),
+                    other=0.0).to(MMA_DTYPE)  # (BLOCK_M, BLOCK_D)
         do = tl.load(do_ptrs + start_m * stride_dom, mask=(rows[:, None] < Nq) & (offs_dv[None, :] < DV),
                      other=0.0).to(MMA_DTYPE)  # (BLOCK_M, BLOCK_DV)
         m = tl.load(LSE + (bh * Nq + rows) * 2, mask=rows < Nq, other=0.0)
@@ -169,14 +169,14 @@ def geo_attention_bwd_dkdv_kernel(Q, K, V, DO, DK, DV_OUT, LSE, DELTA, INDEX,
         # the scores as the forward pass computed them (queries x keys, then transposed): recomputed
         # in the other orientation they round differently, and with large logits exp() turns
         # that rounding into errors of P far above the inputs' precision
-        s = tl.dot(tl.trans(q_t), tl.trans(k), input_precision=PRECISION)  # (BLOCK_M, BLOCK_N)
+        s = tl.dot(q, tl.trans(k), input_precision=PRECISION)  # (BLOCK_M, BLOCK_N)
         s_t = tl.trans(s) * sm_scale  # (BLOCK_N, BLOCK_M)
         p_t = tl.exp2((s_t - m[None, :]) * _LOG2E - log2_l[None, :])
         p_t = tl.where((keys[:, None] < Nk) & (rows[None, :] < Nq), p_t, 0.0)
         dv = tl.dot(p_t.to(MMA_DTYPE), do, dv, input_precision=PRECISION)
         dp_t = tl.dot(v, tl.trans(do), input_precision=PRECISION)
         ds_t = p_t * (dp_t - delta[None, :])
-        dk = tl.dot(ds_t.to(MMA_DTYPE), tl.trans(q_t), dk, input_precision=PRECISION)
+        dk = tl.dot(ds_t.to(MMA_DTYPE), q, dk, input_precision=PRECISION)
 
     dk_ptrs = DK + b * stride_dkb + h * stride_dkh + keys[:, None] * stride_dkn + offs_d[None, :]
     dv_ptrs = DV_OUT + b * stride_dvb + h * stride_dvh + keys[:, None] * stride_dvn + offs_dv[None, :]
