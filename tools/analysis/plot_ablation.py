@@ -71,8 +71,8 @@ def _ordered(records: Sequence[dict], key: str) -> list:
     return list(dict.fromkeys(record[key] for record in records))
 
 
-def _mean_and_error(values: Sequence[float]) -> Tuple[float, float]:
-    """Mean and standard error (0 for one value)."""
+def mean_and_error(values: Sequence[float]) -> Tuple[float, float]:
+    """Mean and standard error, stdev / sqrt(n) (0 for one value: no error known)."""
     error = statistics.stdev(values) / math.sqrt(len(values)) if len(values) > 1 else 0.0
     return statistics.mean(values), error
 
@@ -84,7 +84,7 @@ def _panel(axes, records: Sequence[dict], variants: list, title: str) -> None:
             values = [r[key] for r in records if r['variant'] == variant and r[key] == r[key]]  # NaN: not scored
             if not values:
                 continue
-            mean, error = _mean_and_error(values)
+            mean, error = mean_and_error(values)
             axes.errorbar(x + offset, mean, yerr=error or None, fmt='o', color=colour, capsize=4,
                           markersize=8 if key == HEADLINE else 6, zorder=3)
             axes.scatter([x + offset] * len(values), values, s=10, color=colour, alpha=0.45, zorder=2)

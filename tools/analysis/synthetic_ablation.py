@@ -39,6 +39,8 @@ from mamba_vod.evaluation.functional import write_json
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'misc'))
+sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
+from plot_ablation import mean_and_error  # noqa: E402
 from synthetic_data_stage import prepare_synthetic_data  # noqa: E402
 
 #: data set -> its generator options, the data root its configs name, their file suffix
@@ -145,17 +147,12 @@ def result_records(runs: dict) -> list:
             for variant, per_seed in per_variant.items() for seed, metrics in sorted(per_seed.items())]
 
 
-def standard_error(values) -> float:
-    """stdev / sqrt(n) of a variant's per-seed figures (0 with one seed: no error known)."""
-    return statistics.stdev(values) / len(values) ** 0.5 if len(values) > 1 else 0.0
-
-
 def difference(summary: dict, variant: str, key: str, reference: str = 'baseline') -> tuple:
     """``(mean of variant - mean of reference, combined standard error, called)`` on metric
     ``key``: ``called`` when the difference exceeds the combined error (both with 2+ seeds)."""
     values, reference_values = summary[variant][key][2], summary[reference][key][2]
-    delta = statistics.mean(values) - statistics.mean(reference_values)
-    error = (standard_error(values) ** 2 + standard_error(reference_values) ** 2) ** 0.5
+    (mean, error), (reference_mean, reference_error) = mean_and_error(values), mean_and_error(reference_values)
+    delta, error = mean - reference_mean, (error ** 2 + reference_error ** 2) ** 0.5
     known = len(values) > 1 and len(reference_values) > 1
     return delta, error, known and abs(delta) > error
 
@@ -167,7 +164,7 @@ def print_table(summary: dict, seeds, protocol: str, data_set: str = 'default') 
     print('| variant | ' + ' | '.join(title for _, title, _ in COLUMNS) + ' | degraded - baseline |')
     print('| --- |' + ' --- |' * (len(COLUMNS) + 1))
     for variant, metrics in summary.items():
-        cells = [f'{metrics[key][0]:.1f} ± {standard_error(metrics[key][2]):.1f} '
+        cells = [f'{metrics[key][0]:.1f} ± {mean_and_error(metrics[key][2])[1]:.1f} '
                  f'({", ".join(f"{v:.1f}" for v in metrics[key][2])})' for _, _, key in COLUMNS]
         versus = ''
         if variant != 'baseline' and 'baseline' in summary:

@@ -29,8 +29,8 @@ def test_draws_every_set_and_protocol_at_the_expected_size(load_tool, tmp_path, 
 
 def test_mean_and_standard_error_over_seeds(load_tool):
     tool = load_tool('analysis/plot_ablation.py')
-    assert tool._mean_and_error([40.0, 44.0]) == pytest.approx((42.0, 2.0))
-    assert tool._mean_and_error([40.0]) == (40.0, 0.0)
+    assert tool.mean_and_error([40.0, 44.0]) == pytest.approx((42.0, 2.0))
+    assert tool.mean_and_error([40.0]) == (40.0, 0.0)
 
 
 @pytest.mark.parametrize('content, message', [

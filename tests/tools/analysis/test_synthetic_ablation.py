@@ -43,7 +43,7 @@ def test_a_difference_is_called_only_beyond_the_combined_standard_error(load_too
     for metrics in (m for per_seed in runs.values() for m in per_seed.values()):
         metrics.update({'vid/mAP': 0.5, 'vid/mAP_clean': 0.9})
     summary = tool.summarise(runs)
-    assert tool.standard_error([40.0, 42.0, 44.0]) == pytest.approx(2 / 3 ** 0.5)
+    assert tool.mean_and_error([40.0, 42.0, 44.0]) == pytest.approx((42.0, 2 / 3 ** 0.5))  # plot_ablation's
     delta, error, called = tool.difference(summary, 'both', key)
     assert delta == pytest.approx(8.0) and error == pytest.approx((4 / 3 + 9 / 3) ** 0.5) and called
     delta, error, called = tool.difference(summary, 'pixel', key)
