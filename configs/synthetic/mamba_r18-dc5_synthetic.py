@@ -25,6 +25,9 @@ model = dict(
     #   training keys; up to 20 salient pixels carried to the next frame (100 of 2394 cells there).
     # From scratch, the GEOs start as the identity: MAMBA begins as the baseline and learns how
     # much of the memory to add (with default init it trained worse than the baseline).
+    # The paper's dot-product GEO: GEOs that select (similarity='cosine', cosine_scale=30.0,
+    # query_key_init='identity', centre_values=True) attend to the same object, but did not gain
+    # beyond a seed's spread on the hard tuning set (docs/benchmarks.md, "Selective attention").
     pixel_level=dict(
         geo=dict(type='GEO', channels=_base_.channels, num_heads=2, zero_init_output=True),
         memory=dict(type='MemoryBank', capacity=1000, key_set_size=100)),

@@ -166,19 +166,36 @@ class SelectivityProbe:
         return table
 
 
-def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description='How selective the GEOs of a trained MAMBA are.')
+def probe_arguments(description: str) -> argparse.ArgumentParser:
+    """The command line of a tool that runs :func:`run_probe`: config, checkpoint, where the data
+    is, how many frames, config overrides, a JSON to write."""
+    parser = argparse.ArgumentParser(description=description)
     parser.add_argument('config')
     parser.add_argument('checkpoint')
     parser.add_argument('--data-root', help="the data set's folder, when it is not the config's data_root")
     parser.add_argument('--max-frames', type=int, default=None, help='stop after this many test frames')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, default={})
     parser.add_argument('--json', help='also write the table to this JSON file')
-    return parser.parse_args(argv)
+    return parser
 
 
-def measure(config: str, checkpoint: str, *, data_root=None, max_frames=None, cfg_options=None) -> dict:
-    """Runs the test split of ``config`` with ``checkpoint`` and returns :meth:`SelectivityProbe.summary`."""
+def measure_from_arguments(measure, args) -> dict:
+    """``measure(config, checkpoint, ...)`` with the arguments of :func:`probe_arguments`; exits with
+    a message when the checkpoint is missing."""
+    if not osp.isfile(args.checkpoint):
+        sys.exit(f"checkpoint '{args.checkpoint}' not found")
+    return measure(args.config, args.checkpoint, data_root=args.data_root, max_frames=args.max_frames,
+                   cfg_options=args.cfg_options)
+
+
+def parse_args(argv=None):
+    return probe_arguments('How selective the GEOs of a trained MAMBA are.').parse_args(argv)
+
+
+def run_probe(config: str, checkpoint: str, make_probe, *, data_root=None, max_frames=None, cfg_options=None):
+    """Runs the test split of ``config`` with ``checkpoint`` frame by frame (batch 1, in order) under
+    ``make_probe(model, evaluator_cfg, annotations, members)``, an object with ``set_frame(meta)``
+    and ``remove()`` (``members``: ``{subset: set of img_ids}``); returns the probe."""
     cfg = load_config(config, cfg_options)
     if data_root:
         if not cfg.get('data_root'):
@@ -187,18 +204,19 @@ def measure(config: str, checkpoint: str, *, data_root=None, max_frames=None, cf
     if cfg.test_dataloader.get('batch_size', 1) != 1:
         raise ValueError(f'{config}: test_dataloader.batch_size must be 1 (frames in order, one at a time)')
     with tempfile.TemporaryDirectory() as work_dir:
+        # a visualizer of its own: MMEngine keeps one per name, and an earlier run's would write
+        # into that run's folder, deleted with it
+        if cfg.get('visualizer'):
+            cfg.visualizer.name = f"{cfg.visualizer.get('name', 'visualizer')}_{osp.basename(work_dir)}"
         runner = Runner.from_cfg(test_config(cfg, checkpoint, work_dir=work_dir))
         evaluator = runner.cfg.test_evaluator
         subsets = sorted((evaluator.get('frame_subsets') or {}).items())
         annotations = load_vid_annotations(evaluator['ann_file'])
-        gts = annotations.gts
-        gt_boxes = {int(annotations.img_ids[image]): torch.from_numpy(gts.bboxes[gts.img == image])
-                    for image in np.unique(gts.img)}
         members = {name: set(annotations.img_ids[read_frame_subset(path, annotations)].tolist())
                    for name, path in subsets}
         runner.load_checkpoint(checkpoint)
         model = runner.model.eval()
-        probe = SelectivityProbe(model, gt_boxes, members)
+        probe = make_probe(model, evaluator, annotations, members)
         with torch.no_grad():
             for index, data in enumerate(runner.test_dataloader):
                 if max_frames is not None and index >= max_frames:
@@ -206,15 +224,25 @@ def measure(config: str, checkpoint: str, *, data_root=None, max_frames=None, cf
                 probe.set_frame(data['data_samples'][0].metainfo)
                 model.test_step(data)
         probe.remove()
-    return probe.summary()
+    return probe
+
+
+def _selectivity_probe(model, evaluator, annotations, members) -> SelectivityProbe:
+    gts = annotations.gts
+    gt_boxes = {int(annotations.img_ids[image]): torch.from_numpy(gts.bboxes[gts.img == image])
+                for image in np.unique(gts.img)}
+    return SelectivityProbe(model, gt_boxes, members)
+
+
+def measure(config: str, checkpoint: str, *, data_root=None, max_frames=None, cfg_options=None) -> dict:
+    """Runs the test split of ``config`` with ``checkpoint`` and returns :meth:`SelectivityProbe.summary`."""
+    return run_probe(config, checkpoint, _selectivity_probe, data_root=data_root, max_frames=max_frames,
+                     cfg_options=cfg_options).summary()
 
 
 def main(argv: Sequence[str] = None) -> None:
     args = parse_args(argv)
-    if not osp.isfile(args.checkpoint):
-        sys.exit(f"checkpoint '{args.checkpoint}' not found")
-    table = measure(args.config, args.checkpoint, data_root=args.data_root, max_frames=args.max_frames,
-                    cfg_options=args.cfg_options)
+    table = measure_from_arguments(measure, args)
     print(f"{'subset/GEO':<22} {'frames':>6} {'rel_fg':>7} {'rel_bg':>7} {'cos_fg_bg':>9} {'cos_bg_bg':>9}")
     for key, row in table.items():
         print(f"{key:<22} {row['frames']:>6} {row['rel_fg']:>7.3f} {row['rel_bg']:>7.3f} {row['cos_fg_bg']:>9.3f} "

@@ -15,6 +15,13 @@ SELSA form (``value_projection=True``, the authors' released aggregator): values
 ``value_proj(K)`` split into heads of d, the merged heads go through ``output_proj``; output
 ``Q + output_proj(concat)``.
 
+Cosine similarity (``similarity='cosine'``): each head's q_h and k_h are scaled to unit length and
+``A_h = softmax(s_h cos(q_h, k_h))`` with a learned per-head scale s_h (stored as its log,
+starting at ``cosine_scale``, at most 100), as in Swin Transformer V2's scaled cosine attention.
+With the dot product, q_h k_h / sqrt(d) of randomly initialised projections of similar features
+is small, the attention nearly uniform, and GEO a broadcast of the keys' mean; the scale makes the
+keys nearest a query dominate from the first iteration (docs/benchmarks.md, "Selective attention").
+
 Keys projected once (inference over a memory): :meth:`GEO.project_keys` gives a key row's
 projections (k, folded v); a memory keeps them beside the row, and :meth:`GEO.forward` takes
 them as :class:`ProjectedKeys` instead of raw keys, so a frame projects only its queries. With
@@ -24,12 +31,19 @@ kernel with ``backend='triton'``).
 """
 from typing import NamedTuple, Optional, Tuple, Union
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from mamba_vod.ops import BACKENDS, geo_attention, geo_attention_gather
 from mamba_vod.registry import MODELS
+
+#: how a GEO compares queries with keys: scaled dot product (the paper) or scaled cosine
+SIMILARITIES = ('dot', 'cosine')
+#: the largest scale of cosine similarities (a scale that grows without bound saturates softmax)
+MAX_COSINE_SCALE = 100.0
 
 
 class ProjectedKeys(NamedTuple):
@@ -55,22 +69,44 @@ class GEO(nn.Module):
         backend: passed to :func:`mamba_vod.ops.geo_attention` ('auto', 'triton', 'torch', 'reference').
         zero_init_output: start the output mapping at zero (GEO = identity at first);
             PyTorch's default initialisation otherwise.
+        similarity: 'dot' (the paper: q_h k_h / sqrt(d)) or 'cosine' (s_h cos(q_h, k_h)).
+        cosine_scale: the initial s_h of 'cosine' (1 < s_h <= 100).
+        query_key_init: 'default' (PyTorch's Linear initialisation) or 'identity' (``query_proj`` and
+            ``key_proj`` start as the identity: with 'cosine', attention starts as the cosine
+            similarity of the features themselves, which tells the same object in other frames
+            far better than random projections do: docs/benchmarks.md, "Selective attention").
+        centre_values: values minus their mean over the key set: attention that weighs the keys
+            uniformly adds nothing (the output bias alone), so what a GEO adds to a query comes
+            from the keys it prefers. Features of one detector share a common direction (most of
+            their energy), and a weighted mean of raw values is that direction for every query.
 
     Parameters: ``query_proj``, ``key_proj`` (Linear C->C); paper form ``group_conv``
-    (Conv1d(H*C, C, 1, groups=H)); SELSA form ``value_proj``, ``output_proj`` (Linear C->C).
+    (Conv1d(H*C, C, 1, groups=H)); SELSA form ``value_proj``, ``output_proj`` (Linear C->C);
+    cosine similarity ``log_cosine_scale`` (H,).
     """
 
     def __init__(self, channels: int, *, num_heads: int = 16, value_projection: bool = False,
-                 backend: str = 'auto', zero_init_output: bool = False) -> None:
+                 backend: str = 'auto', zero_init_output: bool = False, similarity: str = 'dot',
+                 cosine_scale: float = 10.0, query_key_init: str = 'default',
+                 centre_values: bool = False) -> None:
         super().__init__()
         if channels <= 0 or num_heads <= 0 or channels % num_heads:
             raise ValueError(f'GEO: channels ({channels}) must be a positive multiple of num_heads ({num_heads})')
         if backend not in BACKENDS:
             raise ValueError(f'GEO: backend must be one of {BACKENDS}, got {backend!r}')
+        if similarity not in SIMILARITIES:
+            raise ValueError(f'GEO: similarity must be one of {SIMILARITIES}, got {similarity!r}')
+        if query_key_init not in ('default', 'identity'):
+            raise ValueError(f"GEO: query_key_init must be 'default' or 'identity', got {query_key_init!r}")
+        if not 1.0 < cosine_scale <= MAX_COSINE_SCALE:
+            raise ValueError(f'GEO: cosine_scale must be in (1, {MAX_COSINE_SCALE:g}], got {cosine_scale}')
         self.channels = channels
         self.num_heads = num_heads
         self.value_projection = value_projection
         self.backend = backend
+        self.similarity = similarity
+        if similarity == 'cosine':
+            self.log_cosine_scale = nn.Parameter(torch.full((num_heads,), math.log(cosine_scale)))
         self.query_proj = nn.Linear(channels, channels)
         self.key_proj = nn.Linear(channels, channels)
         if value_projection:
@@ -79,12 +115,19 @@ class GEO(nn.Module):
         else:
             self.group_conv = nn.Conv1d(num_heads * channels, channels, 1, groups=num_heads)
         self.zero_init_output = zero_init_output
+        self.query_key_init = query_key_init
+        self.centre_values = centre_values
         self.init_weights()
 
     def init_weights(self) -> None:
         """With ``zero_init_output`` the output mapping starts at 0, so GEO starts as
         the identity (query + 0) and a detector trained from scratch begins as its
-        single-frame self, learning how much of the keys to add."""
+        single-frame self, learning how much of the keys to add. With ``query_key_init='identity'``
+        the query and key projections start as the identity."""
+        if self.query_key_init == 'identity':
+            for projection in (self.query_proj, self.key_proj):
+                nn.init.eye_(projection.weight)
+                nn.init.zeros_(projection.bias)
         if self.zero_init_output:
             output = self.output_proj if self.value_projection else self.group_conv
             nn.init.zeros_(output.weight)
@@ -92,14 +135,35 @@ class GEO(nn.Module):
 
     def extra_repr(self) -> str:
         return (f'channels={self.channels}, num_heads={self.num_heads}, '
-                f'value_projection={self.value_projection}, backend={self.backend!r}')
+                f'value_projection={self.value_projection}, backend={self.backend!r}, '
+                f'similarity={self.similarity!r}, centre_values={self.centre_values}')
+
+    def project_queries(self, query: torch.Tensor) -> torch.Tensor:
+        """Query rows (..., C) through ``query_proj``, (..., C) with heads side by side; with cosine
+        similarity each head of unit length times s_h * sqrt(d) (the attention divides by sqrt(d))."""
+        q = self.query_proj(query)
+        if self.similarity == 'dot':
+            return q
+        head_dim = self.channels // self.num_heads
+        scale = self.log_cosine_scale.clamp(max=math.log(MAX_COSINE_SCALE)).exp() * head_dim ** 0.5
+        return self._unit_heads(q) * scale.repeat_interleave(head_dim)
+
+    def _project_key_rows(self, keys: torch.Tensor) -> torch.Tensor:
+        """Key rows (..., C) through ``key_proj``; with cosine similarity each head of unit length."""
+        k = self.key_proj(keys)
+        return k if self.similarity == 'dot' else self._unit_heads(k)
+
+    def _unit_heads(self, x: torch.Tensor) -> torch.Tensor:
+        """(..., H*d) with each head's d dims scaled to unit length."""
+        heads = x.unflatten(-1, (self.num_heads, self.channels // self.num_heads))
+        return F.normalize(heads, dim=-1).flatten(-2)
 
     def project_keys(self, keys: torch.Tensor) -> ProjectedKeys:
         """The key and (folded, per-head) value projections of key rows (N, C), each (N, C)."""
         if self.value_projection:
-            return ProjectedKeys(self.key_proj(keys), self.value_proj(keys))
+            return ProjectedKeys(self._project_key_rows(keys), self.value_proj(keys))
         # head h's values: keys @ W_h^T, W_h = group_conv.weight[h*d:(h+1)*d, :, 0] (d, C)
-        return ProjectedKeys(self.key_proj(keys), F.linear(keys, self.group_conv.weight.squeeze(-1)))
+        return ProjectedKeys(self._project_key_rows(keys), F.linear(keys, self.group_conv.weight.squeeze(-1)))
 
     def forward(self, query: torch.Tensor, keys: Union[torch.Tensor, ProjectedKeys]) -> torch.Tensor:
         """Enhance ``query`` (Nq, C) or (B, Nq, C) with ``keys`` (Nk, C) or (B, Nk, C), Nk >= 1, or
@@ -110,10 +174,12 @@ class GEO(nn.Module):
         if isinstance(keys, ProjectedKeys):
             return self._forward_projected(query, keys)
         query_b, keys_b = self._as_batched(query, keys)
-        q = self._split_heads(self.query_proj(query_b))  # (B, H, Nq, d)
+        q = self._split_heads(self.project_queries(query_b))  # (B, H, Nq, d)
         projected = self.project_keys(keys_b)
         k, v = self._split_heads(projected.keys), self._split_heads(projected.values)  # (B, H, Nk, d)
         merged = self._merge_heads(geo_attention(q, k, v, backend=self.backend))  # (B, Nq, C)
+        if self.centre_values:  # the attention weights sum to one: sum_j a_j (v_j - mean v) = merged - mean v
+            merged = merged - projected.values.mean(1, keepdim=True)
         if self.value_projection:
             out = self.output_proj(merged)
         else:
@@ -128,27 +194,31 @@ class GEO(nn.Module):
         index = keys.index
         if index is None:
             index = torch.arange(len(keys.keys), device=keys.keys.device)
-        q = self.query_proj(query)  # (Nq, C): heads side by side
+        q = self.project_queries(query)  # (Nq, C): heads side by side
+        mean_value = keys.values.index_select(0, index).mean(0) if self.centre_values else 0  # (C,)
         if self.value_projection:
             merged = geo_attention_gather(q, keys.keys, keys.values, index, num_heads=self.num_heads,
                                           backend=self.backend)
-            return query + self.output_proj(merged)
+            return query + self.output_proj(merged - mean_value)
         # paper form: Q + merged heads + bias, the residual added where the heads are written
         return geo_attention_gather(q, keys.keys, keys.values, index, num_heads=self.num_heads,
-                                    residual=query + self.group_conv.bias, backend=self.backend)
+                                    residual=query + self.group_conv.bias - mean_value, backend=self.backend)
 
     def forward_literal(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
         """The formula as written, with the (Nq, Nk) attention matrices; same inputs and output as
         :meth:`forward`. Slow and memory-hungry: a reference for tests and benchmarks."""
         query_b, keys_b = self._as_batched(query, keys)
         batch, num_queries, _ = query_b.shape
-        q = self._split_heads(self.query_proj(query_b))
-        k = self._split_heads(self.key_proj(keys_b))
+        q = self._split_heads(self.project_queries(query_b))
+        k = self._split_heads(self._project_key_rows(keys_b))
         attn = torch.softmax(q @ k.transpose(-2, -1) / (self.channels // self.num_heads) ** 0.5, dim=-1)
         if self.value_projection:
-            out = self.output_proj(self._merge_heads(attn @ self._split_heads(self.value_proj(keys_b))))
+            values = self.value_proj(keys_b)
+            values = values - values.mean(1, keepdim=True) if self.centre_values else values
+            out = self.output_proj(self._merge_heads(attn @ self._split_heads(values)))
         else:
-            heads = attn @ keys_b.unsqueeze(1)  # (B, H, Nq, C): raw keys as values
+            values = keys_b - keys_b.mean(1, keepdim=True) if self.centre_values else keys_b
+            heads = attn @ values.unsqueeze(1)  # (B, H, Nq, C): raw keys as values
             concat = heads.permute(0, 2, 1, 3).reshape(batch, num_queries, self.num_heads * self.channels)
             out = self.group_conv(concat.transpose(1, 2)).transpose(1, 2)  # (B, Nq, C)
         return (query_b + out).reshape(query.shape)

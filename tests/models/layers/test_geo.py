@@ -1,7 +1,9 @@
 """Tests of :class:`mamba_vod.models.layers.GEO`: the folded paper form equals the literal formula,
-the SELSA form equals PyTorch's multi-head attention, parameter names, shapes and errors."""
+the SELSA form equals PyTorch's multi-head attention, cosine similarity by hand and as a
+selection of the nearest key, parameter names, shapes and errors."""
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 import mamba_vod.models.layers.geo as geo_module
@@ -123,6 +125,9 @@ def test_registered_and_built_from_config():
 @pytest.mark.parametrize('kwargs, args, message', [
     (dict(channels=30, num_heads=16), None, 'multiple of num_heads'),
     (dict(channels=32, backend='fast'), None, 'backend must be one of'),
+    (dict(channels=32, similarity='l2'), None, 'similarity must be one of'),
+    (dict(channels=32, query_key_init='orthogonal'), None, "query_key_init must be 'default' or 'identity'"),
+    (dict(channels=32, similarity='cosine', cosine_scale=1.0), None, r'cosine_scale must be in \(1, 100\]'),
     (dict(channels=32, num_heads=4), (torch.randn(3, 16), torch.randn(2, 16)), 'expected 32 channels'),
     (dict(channels=32, num_heads=4), (torch.randn(1, 3, 32), torch.randn(2, 32)), 'both'),
     (dict(channels=32, num_heads=4), (torch.randn(1, 3, 32), torch.randn(2, 2, 32)), 'batch sizes'),
@@ -144,3 +149,119 @@ def test_zero_initialised_output_starts_as_the_identity_and_still_learns():
         out.square().sum().backward()
         output = geo.output_proj if value_projection else geo.group_conv
         assert output.weight.grad.abs().sum() > 0
+
+
+def test_cosine_similarity_by_hand():
+    # two heads of 2 dims: per head, softmax(s_h * cos(q_h, k_h)) over the keys, written out
+    torch.manual_seed(0)
+    geo = GEO(4, num_heads=2, similarity='cosine', cosine_scale=7.0, backend='reference')
+    with torch.no_grad():
+        geo.log_cosine_scale[1] = torch.log(torch.tensor(3.0))
+    query, keys = torch.randn(3, 4), torch.randn(5, 4)
+    q, k = geo.query_proj(query), geo.key_proj(keys)
+    expected = query + geo.group_conv.bias
+    for head, scale in enumerate((7.0, 3.0)):
+        block = slice(2 * head, 2 * head + 2)
+        cos = torch.tensor([[torch.dot(q[i, block], k[j, block]).item()
+                             / (q[i, block].norm() * k[j, block].norm()).item() for j in range(5)] for i in range(3)])
+        weights = torch.softmax(scale * cos, dim=1)
+        expected[:, block] += (weights @ keys) @ geo.group_conv.weight[block, :, 0].T
+    torch.testing.assert_close(geo(query, keys), expected)
+    torch.testing.assert_close(geo.forward_literal(query, keys), expected)
+
+
+def _projected_key_set(geo, keys):
+    """:class:`ProjectedKeys` of ``keys`` (Nk, C) placed after 3 other rows, the key set their slots."""
+    rows = torch.cat([torch.randn(3, keys.shape[1], generator=torch.Generator().manual_seed(5)), keys])
+    projected = geo.project_keys(rows)
+    return geo_module.ProjectedKeys(projected.keys, projected.values, torch.arange(3, len(rows)))
+
+
+@pytest.mark.parametrize('value_projection', [False, True])
+@pytest.mark.parametrize('centre_values', [False, True])
+def test_cosine_forms_agree_in_values_and_gradients(value_projection, centre_values):
+    torch.manual_seed(0)
+    geo = GEO(64, num_heads=4, similarity='cosine', value_projection=value_projection, backend='torch',
+              centre_values=centre_values)
+    query, keys = _inputs(1, 11, 7, 64)
+    folded = _outputs_and_grads(geo, geo.forward, query, keys)
+    literal = _outputs_and_grads(geo, geo.forward_literal, query, keys)
+    projected = _outputs_and_grads(geo, lambda q, k: geo(q[0], _projected_key_set(geo, k[0]))[None], query, keys)
+    assert 'log_cosine_scale' in folded[3] and folded[3]['log_cosine_scale'].abs().sum() > 0
+    for other in (literal, projected):
+        for got, want in zip(folded[:3], other[:3]):
+            torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
+        for name in folded[3]:
+            torch.testing.assert_close(folded[3][name], other[3][name], rtol=1e-5, atol=1e-5, msg=name)
+
+
+def test_cosine_similarity_selects_the_nearest_key_where_the_dot_product_averages():
+    # 64 random keys in 256 dims (pairwise cosines near 0) and, among them, the query itself with
+    # identity projections: at the largest scale, each head's weight on that key is e^100 times
+    # another's, so the output is query + that key's value; the dot product of default-initialised
+    # projections spreads the weights, and its output is far from it
+    torch.manual_seed(0)
+    channels, heads = 256, 8
+    query, keys = torch.randn(1, channels), torch.randn(64, channels)
+    keys[17] = query[0]
+    outputs = {}
+    for similarity in ('dot', 'cosine'):
+        geo = GEO(channels, num_heads=heads, similarity=similarity, value_projection=True, backend='torch',
+                  cosine_scale=100.0)
+        with torch.no_grad():
+            if similarity == 'cosine':
+                for proj in (geo.query_proj, geo.key_proj):
+                    proj.weight.copy_(torch.eye(channels))
+                    proj.bias.zero_()
+            geo.value_proj.weight.copy_(torch.eye(channels))
+            geo.value_proj.bias.zero_()
+            geo.output_proj.weight.copy_(torch.eye(channels))
+            geo.output_proj.bias.zero_()
+        outputs[similarity] = geo(query, keys) - query  # the attention-weighted mean of the keys
+    torch.testing.assert_close(outputs['cosine'], keys[17:18], rtol=0, atol=1e-4)
+    assert (outputs['dot'] - keys[17:18]).norm() > 0.5 * keys[17].norm()
+
+
+def test_cosine_scale_is_learned_per_head_and_capped():
+    torch.manual_seed(0)
+    geo = GEO(32, num_heads=4, similarity='cosine', cosine_scale=10.0)
+    assert geo.log_cosine_scale.shape == (4,)
+    torch.testing.assert_close(geo.log_cosine_scale.exp(), torch.full((4,), 10.0))
+    assert 'log_cosine_scale' not in GEO(32, num_heads=4).state_dict()  # dot-product checkpoints unchanged
+    query, keys = torch.randn(5, 32), torch.randn(9, 32)
+    with torch.no_grad():
+        geo.log_cosine_scale.fill_(torch.log(torch.tensor(100.0)).item())
+        at_cap = geo(query, keys)
+        geo.log_cosine_scale.fill_(8.0)  # e^8 > 100: clamped to the cap
+        torch.testing.assert_close(geo(query, keys), at_cap)
+
+
+def test_identity_query_key_init_attends_by_the_cosine_of_the_features_themselves():
+    torch.manual_seed(0)
+    geo = GEO(16, num_heads=1, similarity='cosine', cosine_scale=20.0, query_key_init='identity',
+              value_projection=True)
+    geo.init_weights()  # a second initialisation (MMEngine's) keeps the identity
+    for projection in (geo.query_proj, geo.key_proj):
+        assert torch.equal(projection.weight, torch.eye(16)) and not projection.bias.any()
+    query, keys = torch.randn(4, 16), torch.randn(6, 16)
+    weights = torch.softmax(20.0 * F.normalize(query, dim=1) @ F.normalize(keys, dim=1).T, dim=1)
+    expected = query + geo.output_proj(weights @ geo.value_proj(keys))
+    torch.testing.assert_close(geo(query, keys), expected)
+    # the projections still learn
+    geo(query, keys).square().sum().backward()
+    assert geo.query_proj.weight.grad.abs().sum() > 0 and geo.key_proj.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize('value_projection', [False, True])
+def test_centred_values_make_uniform_attention_add_only_the_bias(value_projection):
+    torch.manual_seed(0)
+    geo = GEO(32, num_heads=4, value_projection=value_projection, centre_values=True)
+    query, keys = torch.randn(5, 32), torch.randn(9, 32)
+    with torch.no_grad():
+        geo.query_proj.weight.zero_()  # every logit 0: each query weighs the keys uniformly
+        geo.query_proj.bias.zero_()
+        bias = geo.output_proj(torch.zeros(32)) if value_projection else geo.group_conv.bias
+        torch.testing.assert_close(geo(query, keys), query + bias)
+        torch.testing.assert_close(geo(query, geo.project_keys(keys)), query + bias)
+        geo.centre_values = False
+        assert (geo(query, keys) - query - bias).abs().max() > 1e-2  # raw values: their mean is added
