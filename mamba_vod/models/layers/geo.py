@@ -19,8 +19,9 @@ Cosine similarity (``similarity='cosine'``): each head's q_h and k_h are scaled 
 ``A_h = softmax(s_h cos(q_h, k_h))`` with a learned per-head scale s_h (stored as its log,
 starting at ``cosine_scale``, at most 100), as in Swin Transformer V2's scaled cosine attention.
 With the dot product, q_h k_h / sqrt(d) of randomly initialised projections of similar features
-is small, the attention nearly uniform, and GEO a broadcast of the keys' mean; the scale makes the
-keys nearest a query dominate from the first iteration (docs/benchmarks.md, "Selective attention").
+is small, the attention nearly uniform, and GEO a broadcast of the keys' mean; a large scale lets
+the most similar keys dominate, and with ``query_key_init='identity'`` the similarity is at first
+that of the features themselves (docs/benchmarks.md, "Selective attention").
 
 Keys projected once (inference over a memory): :meth:`GEO.project_keys` gives a key row's
 projections (k, folded v); a memory keeps them beside the row, and :meth:`GEO.forward` takes
@@ -29,9 +30,8 @@ an ``index`` the key set is those slots of the memory's projection rows, read by
 :func:`mamba_vod.ops.geo_attention_gather` without copying the key set out first (a fused
 kernel with ``backend='triton'``).
 """
-from typing import NamedTuple, Optional, Tuple, Union
-
 import math
+from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -136,7 +136,8 @@ class GEO(nn.Module):
     def extra_repr(self) -> str:
         return (f'channels={self.channels}, num_heads={self.num_heads}, '
                 f'value_projection={self.value_projection}, backend={self.backend!r}, '
-                f'similarity={self.similarity!r}, centre_values={self.centre_values}')
+                f'similarity={self.similarity!r}, query_key_init={self.query_key_init!r}, '
+                f'centre_values={self.centre_values}')
 
     def project_queries(self, query: torch.Tensor) -> torch.Tensor:
         """Query rows (..., C) through ``query_proj``, (..., C) with heads side by side; with cosine
