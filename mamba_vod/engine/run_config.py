@@ -5,6 +5,7 @@ run started from Python is configured exactly like one started from the shell.
 """
 import copy
 import os.path as osp
+import uuid
 from pathlib import Path
 from typing import Optional, Sequence, Union
 
@@ -56,6 +57,15 @@ def _set_work_dir(cfg: Config, config: Union[str, Config], work_dir: Optional[st
         cfg.work_dir = osp.join('./work_dirs', name)
 
 
+def _own_visualizer(cfg: Config) -> None:
+    """Gives the run a visualizer of its own. MMEngine keeps one visualizer per name in a process
+    and the configs name theirs 'visualizer', so a second run in the same process (a train then
+    its tests, as the quickstart and the ablation do) would write its config and scalars into the
+    first run's folder, or into a folder deleted with it."""
+    if cfg.get('visualizer'):
+        cfg.visualizer.name = f"{cfg.visualizer.get('name', 'visualizer')}_{uuid.uuid4().hex[:12]}"
+
+
 def _adapt_distributed_to_cpu(cfg: Config) -> None:
     """Without GPUs, distributed runs use gloo and a CPU DistributedDataParallel (which keeps
     the config's ``find_unused_parameters``, as mmengine's default wrapper does on GPUs)."""
@@ -90,6 +100,7 @@ def train_config(config: Union[str, Config], *, work_dir: Optional[str] = None, 
     cfg.launcher = launcher
     _adapt_distributed_to_cpu(cfg)
     _set_work_dir(cfg, config, work_dir)
+    _own_visualizer(cfg)
     if amp:
         cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.loss_scale = 'dynamic'
@@ -138,6 +149,7 @@ def test_config(config: Union[str, Config], checkpoint: str, *, work_dir: Option
     cfg.launcher = launcher
     _adapt_distributed_to_cpu(cfg)
     _set_work_dir(cfg, config, work_dir)
+    _own_visualizer(cfg)
     cfg.load_from = checkpoint
     if out is not None:
         metrics = _vid_metrics(cfg.test_evaluator)

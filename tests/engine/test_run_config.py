@@ -44,3 +44,19 @@ def test_test_config_takes_a_url_checkpoint_and_checks_the_output_folder_first(t
         run_config.test_config(config, f'{base}/tiny.pth', out=str(tmp_path / 'a_file' / 'preds.npz'))
     with pytest.raises(FileNotFoundError, match='nowhere.pth'):
         run_config.test_config(config, str(tmp_path / 'nowhere.pth'))
+
+
+def test_runs_in_one_process_write_into_their_own_folders(tmp_path):
+    """A train and then a test in one process (the quickstart, the ablation): the test's
+    visualizer (its config dump and scalars) is its own, under its own work dir."""
+    from mmengine.runner import Runner
+    init_default_scope('mamba_vod')
+    checkpoint = str(tmp_path / 'model.pth')
+    torch.save(dict(state_dict=MODELS.build(load_config(SYNTHETIC_BASELINE).model).state_dict(), meta={}),
+               checkpoint)
+    train = Runner.from_cfg(train_config(SYNTHETIC_BASELINE, work_dir=str(tmp_path / 'train')))
+    test = Runner.from_cfg(run_config.test_config(SYNTHETIC_BASELINE, checkpoint, work_dir=str(tmp_path / 'test')))
+    assert train.visualizer is not test.visualizer
+    for runner, folder in ((train, 'train'), (test, 'test')):
+        save_dir = runner.visualizer._vis_backends['LocalVisBackend']._save_dir
+        assert save_dir.startswith(str(tmp_path / folder))

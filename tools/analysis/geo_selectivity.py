@@ -204,10 +204,6 @@ def run_probe(config: str, checkpoint: str, make_probe, *, data_root=None, max_f
     if cfg.test_dataloader.get('batch_size', 1) != 1:
         raise ValueError(f'{config}: test_dataloader.batch_size must be 1 (frames in order, one at a time)')
     with tempfile.TemporaryDirectory() as work_dir:
-        # a visualizer of its own: MMEngine keeps one per name, and an earlier run's would write
-        # into that run's folder, deleted with it
-        if cfg.get('visualizer'):
-            cfg.visualizer.name = f"{cfg.visualizer.get('name', 'visualizer')}_{osp.basename(work_dir)}"
         runner = Runner.from_cfg(test_config(cfg, checkpoint, work_dir=work_dir))
         evaluator = runner.cfg.test_evaluator
         subsets = sorted((evaluator.get('frame_subsets') or {}).items())
