@@ -89,10 +89,7 @@ def retrieval_statistics(features: Tensor, identity: Tensor, classes: Tensor, fr
 def attention_mass(geo, queries: Tensor, keys: Tensor, mask: Tensor) -> Tensor:
     """(Q,) attention mass of ``geo`` from each query (Q, C) on the keys (P, C) where ``mask``
     (Q, P) is set, mean over heads."""
-    heads, dim = geo.num_heads, geo.channels // geo.num_heads
-    q = geo.project_queries(queries).view(len(queries), heads, dim).transpose(0, 1)  # (H, Q, d)
-    k = geo.project_keys(keys).keys.view(len(keys), heads, dim).transpose(0, 1)  # (H, P, d)
-    weights = torch.softmax(q @ k.transpose(1, 2) / dim ** 0.5, dim=-1)  # (H, Q, P)
+    weights = geo.attention_weights(queries[None], keys[None])[0]  # (H, Q, P)
     return (weights * mask).sum(-1).mean(0)
 
 
@@ -133,31 +130,36 @@ class RoIFeatureProbe:
                                 features=output.detach().float().cpu()))
 
 
-def summarise(probe: RoIFeatureProbe, ann_file: str, members: Dict[str, set], geo=None) -> dict:
-    """``{subset: {statistic: mean, 'queries': n}}`` over the videos the probe saw."""
+def summarise(probe: RoIFeatureProbe, annotations, ann_file: str, members: Dict[str, set], geo=None) -> dict:
+    """``{subset: {statistic: mean, 'queries': n}}`` over the videos the probe saw; the boxes and
+    labels from ``annotations`` (:func:`load_vid_annotations` of ``ann_file``), the instance and
+    video ids from the json itself."""
     with open(ann_file) as f:
-        ann = json.load(f)
-    video_of = {image['id']: image['video_id'] for image in ann['images']}
-    boxes = defaultdict(list)
-    for a in ann['annotations']:
-        x, y, w, h = a['bbox']
-        boxes[a['image_id']].append((x, y, x + w, y + h, a['instance_id'], a['category_id']))
+        coco = json.load(f)
+    if not all('instance_id' in ann for ann in coco['annotations']):
+        raise ValueError(f'{ann_file}: annotations without an instance_id; the tool needs COCO-VID instance ids')
+    video_of = {image['id']: image['video_id'] for image in coco['images']}
+    instance_ids = torch.tensor([ann['instance_id'] for ann in coco['annotations']])  # (G,) in gts order
+    gts = annotations.gts
+    rows_of = defaultdict(list)  # json image id -> its ground-truth rows
+    for row, image in enumerate(gts.img):
+        rows_of[int(annotations.img_ids[image])].append(row)
     by_video = defaultdict(list)
-    for index, frame in enumerate(probe.frames):
-        by_video[video_of[frame['img_id']]].append((index, frame))
+    for frame in probe.frames:
+        by_video[video_of[frame['img_id']]].append(frame)
     table = {subset: defaultdict(list) for subset in ['all', *sorted(members)]}
     for frames in by_video.values():
-        features, identity, classes, frame_index, img_ids = [], [], [], [], []
-        for t, (_, frame) in enumerate(frames):
-            gt = torch.tensor(boxes[frame['img_id']], dtype=torch.float64).reshape(-1, 6)
-            ids = roi_identities(frame['boxes'], gt[:, :4], gt[:, 4].long())
-            class_of = {int(i): int(c) for i, c in zip(gt[:, 4], gt[:, 5])}
+        features, identity, classes, frame_index = [], [], [], []
+        for t, frame in enumerate(frames):
+            rows = rows_of[frame['img_id']]
+            ids = roi_identities(frame['boxes'], torch.from_numpy(gts.bboxes[rows]).reshape(-1, 4), instance_ids[rows])
+            class_of = dict(zip(instance_ids[rows].tolist(), gts.labels[rows].tolist()))
             features.append(frame['features'])
             identity.append(ids)
             classes.append(torch.tensor([class_of.get(int(i), -1) for i in ids]))
             frame_index.append(torch.full((len(ids),), t))
-            img_ids.append(frame['img_id'])
         columns = [torch.cat(c) for c in (features, identity, classes, frame_index)]
+        img_ids = [frame['img_id'] for frame in frames]
         for subset, wanted in [('all', None), *sorted(members.items())]:
             query_frames = torch.tensor([t for t, img in enumerate(img_ids) if wanted is None or img in wanted])
             with torch.no_grad():
@@ -173,14 +175,14 @@ def measure(config: str, checkpoint: str, *, data_root=None, max_frames=None, cf
     found = {}
 
     def make_probe(model, evaluator, annotations, members):
-        found.update(ann_file=evaluator['ann_file'], members=members, model=model)
+        found.update(annotations=annotations, ann_file=evaluator['ann_file'], members=members, model=model)
         return RoIFeatureProbe(model)
 
     probe = run_probe(config, checkpoint, make_probe, data_root=data_root, max_frames=max_frames,
                       cfg_options=cfg_options)
     instance_level = getattr(found['model'], 'instance_level', None)
     geo = instance_level.geos[0] if instance_level is not None else None
-    return summarise(probe, found['ann_file'], found['members'], geo)
+    return summarise(probe, found['annotations'], found['ann_file'], found['members'], geo)
 
 
 def parse_args(argv=None):

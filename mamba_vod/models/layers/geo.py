@@ -210,9 +210,7 @@ class GEO(nn.Module):
         :meth:`forward`. Slow and memory-hungry: a reference for tests and benchmarks."""
         query_b, keys_b = self._as_batched(query, keys)
         batch, num_queries, _ = query_b.shape
-        q = self._split_heads(self.project_queries(query_b))
-        k = self._split_heads(self._project_key_rows(keys_b))
-        attn = torch.softmax(q @ k.transpose(-2, -1) / (self.channels // self.num_heads) ** 0.5, dim=-1)
+        attn = self.attention_weights(query_b, keys_b)
         if self.value_projection:
             values = self.value_proj(keys_b)
             values = values - values.mean(1, keepdim=True) if self.centre_values else values
@@ -223,6 +221,13 @@ class GEO(nn.Module):
             concat = heads.permute(0, 2, 1, 3).reshape(batch, num_queries, self.num_heads * self.channels)
             out = self.group_conv(concat.transpose(1, 2)).transpose(1, 2)  # (B, Nq, C)
         return (query_b + out).reshape(query.shape)
+
+    def attention_weights(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
+        """The attention matrices A_h, (B, H, Nq, Nk), of queries (B, Nq, C) over keys (B, Nk, C);
+        each row sums to one."""
+        q = self._split_heads(self.project_queries(query))
+        k = self._split_heads(self._project_key_rows(keys))
+        return torch.softmax(q @ k.transpose(-2, -1) / (self.channels // self.num_heads) ** 0.5, dim=-1)
 
     def _as_batched(self, query: torch.Tensor, keys: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
         """(B, Nq, C) and (B, Nk, C) views of the inputs, checked."""
