@@ -10,8 +10,9 @@ the clean frames and all frames: the mean over seeds with an error bar of one st
 (stdev / sqrt(n); none with a single seed) and each seed as a small dot. The dashed line is the
 baseline's mean on degraded frames, the level a video model has to beat.
 
-The image is ``PANEL_PX`` per panel (plus ``LEGEND_PX`` of height for the legend below them), whatever the
-labels; ``plot_results`` is also what ``tools/quickstart.py`` draws its report with.
+The image is ``PANEL_PX`` per panel, plus ``LEGEND_ROW_PX`` of height per row of the legend below
+them; the legend takes as many columns (3, 2 or 1) as fit the figure's width with the font at hand, so
+it is never cut at the edges. ``plot_results`` is also what ``tools/quickstart.py`` draws its report with.
 """
 import argparse
 import json
@@ -33,7 +34,8 @@ HEADLINE = METRICS[0][0]
 FIELDS = ('set', 'protocol', 'variant', 'seed') + tuple(key for key, _, _ in METRICS)
 DPI = 100
 PANEL_PX = (480, 360)  # width, height of one panel
-LEGEND_PX = 64  # two rows of legend entries
+LEGEND_ROW_PX = 24  # one row of legend entries
+LEGEND_MARGIN_PX = 16  # space the legend leaves free at the figure's left and right edges
 
 
 def load_results(path: str) -> List[dict]:
@@ -62,9 +64,10 @@ def load_results(path: str) -> List[dict]:
     return records
 
 
-def figure_size(rows: int, columns: int) -> Tuple[int, int]:
-    """Width and height in pixels of a figure of ``rows`` x ``columns`` panels."""
-    return PANEL_PX[0] * columns, PANEL_PX[1] * rows + LEGEND_PX
+def figure_size(rows: int, columns: int, legend_rows: int = 2) -> Tuple[int, int]:
+    """Width and height in pixels of a figure of ``rows`` x ``columns`` panels and a legend of
+    ``legend_rows`` rows."""
+    return PANEL_PX[0] * columns, PANEL_PX[1] * rows + LEGEND_ROW_PX * legend_rows
 
 
 def _ordered(records: Sequence[dict], key: str) -> list:
@@ -102,8 +105,30 @@ def _panel(axes, records: Sequence[dict], variants: list, title: str) -> None:
     axes.grid(axis='y', alpha=0.3)
 
 
-def plot_results(records: Sequence[dict], out: str, title: Optional[str] = None) -> str:
-    """Draws ``records`` (see the module docstring) to the PNG ``out`` (written atomically); returns ``out``."""
+def _legend_handles() -> List[Line2D]:
+    handles = [Line2D([], [], marker='o', linestyle='', color=colour, label=f'{label}, mean ± s.e.')
+               for _, label, colour in METRICS]
+    return handles + [Line2D([], [], marker='.', linestyle='', color='#7f7f7f', alpha=0.6, label='one seed'),
+                      Line2D([], [], linestyle='--', color=METRICS[0][2], label='baseline, degraded')]
+
+
+def _add_legend(figure: Figure, width_px: int) -> int:
+    """Puts the legend below the panels in the most columns (3, 2, 1) whose text fits ``width_px``
+    (measured with the renderer's font); returns its number of rows."""
+    handles = _legend_handles()
+    renderer = figure.canvas.get_renderer()
+    for columns in (3, 2, 1):
+        legend = figure.legend(handles=handles, loc='outside lower center', ncols=columns, fontsize=9,
+                               frameon=False)
+        if columns == 1 or legend.get_window_extent(renderer).width <= width_px - 2 * LEGEND_MARGIN_PX:
+            return math.ceil(len(handles) / columns)
+        legend.remove()
+    raise AssertionError('unreachable: one column is always kept')
+
+
+def build_figure(records: Sequence[dict], title: Optional[str] = None) -> Figure:
+    """The figure of ``records`` (see the module docstring): one panel per set and protocol, the
+    legend below them, at ``figure_size`` pixels."""
     sets, protocols, variants = (_ordered(records, key) for key in ('set', 'protocol', 'variant'))
     width, height = figure_size(len(sets), len(protocols))
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout='constrained')
@@ -116,13 +141,17 @@ def plot_results(records: Sequence[dict], out: str, title: Optional[str] = None)
             _panel(grid[row][column], chosen, variants,
                    f'{data_set} set, {protocol} protocol ({len(seeds)} seed{"s" if len(seeds) != 1 else ""})')
         grid[row][0].set_ylabel('mAP@0.5 (%)')
-    handles = [Line2D([], [], marker='o', linestyle='', color=colour, label=f'{label}, mean ± s.e.')
-               for _, label, colour in METRICS]
-    handles += [Line2D([], [], marker='.', linestyle='', color='#7f7f7f', alpha=0.6, label='one seed'),
-                Line2D([], [], linestyle='--', color=METRICS[0][2], label='baseline, degraded')]
-    figure.legend(handles=handles, loc='outside lower center', ncols=3, fontsize=9, frameon=False)
     if title:
         figure.suptitle(title, fontsize=11)
+    legend_rows = _add_legend(figure, width)
+    width, height = figure_size(len(sets), len(protocols), legend_rows)
+    figure.set_size_inches(width / DPI, height / DPI)
+    return figure
+
+
+def plot_results(records: Sequence[dict], out: str, title: Optional[str] = None) -> str:
+    """Draws ``records`` (see the module docstring) to the PNG ``out`` (written atomically); returns ``out``."""
+    figure = build_figure(records, title)
     atomic_write(out, lambda f: figure.savefig(f, format='png', dpi=DPI))
     return out
 

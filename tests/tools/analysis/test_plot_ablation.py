@@ -20,11 +20,29 @@ def test_draws_every_set_and_protocol_at_the_expected_size(load_tool, tmp_path, 
     assert tool.main([str(ablation), '--out', str(out), '--title', 'test']) == 0
     assert f'wrote {out}' in capsys.readouterr().out
     image = cv2.imread(str(out))
-    width, height = tool.figure_size(2, 1)  # two sets, one protocol
-    assert image.shape == (height, width, 3) == (2 * 360 + 64, 480, 3)
+    height, width = image.shape[:2]
+    assert width == 480 and height in [tool.figure_size(2, 1, rows)[1] for rows in (2, 3, 5)]  # two sets, one protocol
     red = np.array([0x2b, 0x18, 0xb2])  # the degraded frames' colour, BGR
     assert (np.abs(image.astype(int) - red).sum(axis=2) < 40).sum() > 200
     assert not list(out.parent.glob('.*'))  # no temporary file left
+
+
+@pytest.mark.parametrize('protocols', [('online',), ('online', 'paper')])
+def test_the_legend_is_inside_the_figure_whatever_its_width(load_tool, protocols):
+    """A one-panel figure (the quickstart's) once cut its legend at the left edge."""
+    tool = load_tool('analysis/plot_ablation.py')
+    records = [dict(record, protocol=protocol) for record in _records() if record['set'] == 'default'
+               for protocol in protocols]
+    figure = tool.build_figure(records, title='test')
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    width, height = figure.bbox.width, figure.bbox.height
+    assert (width, height) in [tool.figure_size(1, len(protocols), rows) for rows in (2, 3, 5)]
+    for box in [figure.legends[0].get_window_extent(renderer)] + [
+            text.get_window_extent(renderer) for text in figure.legends[0].get_texts()]:
+        assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height
+    panels = [axes.get_window_extent(renderer) for axes in figure.axes]
+    assert all(figure.legends[0].get_window_extent(renderer).y1 <= panel.y0 for panel in panels)
 
 
 def test_mean_and_standard_error_over_seeds(load_tool):
