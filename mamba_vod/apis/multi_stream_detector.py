@@ -11,6 +11,7 @@ memory for its frame. A single-frame detector is batched the same way, without m
 """
 import logging
 import math
+import numbers
 from collections import defaultdict
 from typing import Dict, Hashable, List, Mapping, Optional
 
@@ -34,13 +35,14 @@ class MultiStreamDetector:
         checkpoint: weights (a file, URL or URI, see :func:`init_detector`); None: random weights.
         device: torch device of the model.
         cfg_options: overrides merged into the config.
-        max_batch: the most frames in one forward pass (None: a step's frames of one size at once).
+        max_batch: the most frames in one forward pass, a whole number >= 1 (None: a step's frames
+            of one size at once).
         allow_partial: accept a checkpoint that leaves parameters untrained (see :func:`init_detector`).
 
     A stream's results are those a :class:`StreamingDetector` gives for the same frames (up to
-    the arithmetic of batching, ~1e-3 px) whatever the other streams do, provided the config
-    seeds the memories' draws (``pixel_level.seed``, the banks' ``seed``); unseeded, streams
-    draw from torch's one global generator.
+    the arithmetic of batching, ~1e-3 px) whatever the other streams do: every draw of a stream's
+    memories comes from generators of its own, seeded by default
+    (:mod:`mamba_vod.models.levels.stream_seed`).
 
     Example:
         >>> detector = MultiStreamDetector('configs/synthetic/mamba_r18-dc5_synthetic.py', 'ckpt.pth')
@@ -53,8 +55,9 @@ class MultiStreamDetector:
     def __init__(self, config: ConfigLike, checkpoint: Optional[str] = None, device: str = 'cpu', *,
                  cfg_options: Optional[dict] = None, max_batch: Optional[int] = None,
                  allow_partial: bool = False) -> None:
-        if max_batch is not None and max_batch < 1:
-            raise ValueError(f'max_batch must be a positive number of frames (or None), got {max_batch}')
+        if max_batch is not None and not (isinstance(max_batch, numbers.Integral) and not isinstance(max_batch, bool)
+                                          and max_batch >= 1):
+            raise ValueError(f'max_batch must be a whole number of frames >= 1 (or None), got {max_batch!r}')
         self.model = init_detector(config, checkpoint, device=device, cfg_options=cfg_options,
                                    allow_partial=allow_partial)
         self.cfg = self.model.cfg
@@ -85,10 +88,14 @@ class MultiStreamDetector:
         """The stream ``stream_id``, opened if it is new, with ``memory`` (a
         :class:`~mamba_vod.models.detectors.MemoryState`; default: new, empty memories)."""
         if stream_id not in self.streams:
-            if memory is None and self.has_memory:
-                memory = self.model.memories.new_state()
-            self.streams[stream_id] = StreamState(stream_id, memory)
+            self.streams[stream_id] = self._new_stream(stream_id, memory)
         return self.streams[stream_id]
+
+    def _new_stream(self, stream_id: Hashable, memory=None) -> StreamState:
+        """A stream that is not open yet (see :meth:`open`)."""
+        if memory is None and self.has_memory:
+            memory = self.model.memories.new_state()
+        return StreamState(stream_id, memory)
 
     def reset(self, stream_id: Hashable) -> None:
         """A new video on ``stream_id``: frame ids restart at 0 and its memory is emptied."""
@@ -117,21 +124,46 @@ class MultiStreamDetector:
         Returns:
             ``{stream_id: DetDataSample}`` in the order of ``frames``; ``pred_instances`` has
             ``bboxes`` (n, 4) xyxy in that frame's pixels, ``scores`` (n,), ``labels`` (n,).
+            An empty ``frames`` (no frame ready) gives ``{}``.
+
+        Raises:
+            ValueError: a frame that is not (H, W, 3) uint8, naming it and its stream. Every frame
+                is checked before anything changes: a refused step opens no stream and moves no
+                counter. (An error of the model itself part way through a step closes the streams
+                it opened and moves no counter, but memories already updated by the chunks that
+                ran keep their update.)
         """
-        items = {}
-        for stream_id, frame in frames.items():
-            stream = self.open(stream_id)
-            check_frame(frame, stream.frame_id, stream=stream_id)
-            stream.note_frame_size(frame)
-            info = stream.frame_info(frame, self.frames_total, (video_lengths or {}).get(stream_id))
-            items[stream_id] = self.pipeline(info)
-            self.frames_total += 1
-        results = {}
-        for chunk in self._batches(items):
-            results.update(zip(chunk, self._detect([items[stream_id] for stream_id in chunk], chunk)))
-        for stream_id in frames:
-            self.streams[stream_id].frame_id += 1
+        if not frames:
+            return {}
+        streams = self._checked_streams(frames)
+        lengths = video_lengths or {}
+        items = {stream_id: self.pipeline(stream.frame_info(frames[stream_id], self.frames_total + index,
+                                                            lengths.get(stream_id)))
+                 for index, (stream_id, stream) in enumerate(streams.items())}
+        opened = [stream_id for stream_id in streams if stream_id not in self.streams]
+        self.streams.update({stream_id: streams[stream_id] for stream_id in opened})
+        try:
+            for stream_id, stream in streams.items():
+                stream.note_frame_size(frames[stream_id])
+            results = {}
+            for chunk in self._batches(items):
+                results.update(zip(chunk, self._detect([items[stream_id] for stream_id in chunk], chunk)))
+        except BaseException:
+            for stream_id in opened:
+                del self.streams[stream_id]
+            raise
+        for stream in streams.values():
+            stream.frame_id += 1
+        self.frames_total += len(streams)
         return {stream_id: results[stream_id] for stream_id in frames}
+
+    def _checked_streams(self, frames: Mapping[Hashable, np.ndarray]) -> Dict[Hashable, StreamState]:
+        """The stream of each frame (a new id's stream made but not opened), once every frame is
+        checked (:func:`check_frame`)."""
+        for stream_id, frame in frames.items():
+            check_frame(frame, self.streams[stream_id].frame_id if stream_id in self.streams else 0, stream=stream_id)
+        return {stream_id: self.streams[stream_id] if stream_id in self.streams else self._new_stream(stream_id)
+                for stream_id in frames}
 
     def _batches(self, items: Mapping[Hashable, dict]) -> List[List[Hashable]]:
         """Stream ids grouped by the padded size of their inputs, in chunks of ``max_batch``."""

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from mmengine.logging import HistoryBuffer
 
+from mamba_vod.utils import check_input_file
+
 # torch.save writes a zip archive; its legacy format (and plain pickles) start with PROTO.
 _ZIP_MAGIC = b'PK\x03\x04'
 _PICKLE_PROTO = b'\x80'
@@ -132,15 +134,14 @@ def load_checkpoint_file(filename: str, map_location=None):
 
     Raises:
         CheckpointNotFoundError: the file does not exist.
+        IsADirectoryError: ``filename`` is a directory.
         InvalidCheckpointError, UnsafeCheckpointError: see :func:`safe_load`.
     """
     filename = osp.expanduser(filename)
-    if not osp.isfile(filename):
-        raise CheckpointNotFoundError(
-            f"checkpoint file '{filename}' not found; check the path, or name the weights by URL "
-            '(https://..., torchvision://resnet50, open-mmlab://...: downloaded once into the torch '
-            'hub cache), or leave them out (--cfg-options model.backbone.init_cfg=None trains the '
-            'backbone from scratch)')
+    check_input_file(filename, 'checkpoint file', 'check the path, or name the weights by URL (https://..., '
+                     'torchvision://resnet50, open-mmlab://...: downloaded once into the torch hub cache), or leave '
+                     'them out (--cfg-options model.backbone.init_cfg=None trains the backbone from scratch)',
+                     missing=CheckpointNotFoundError)
     return safe_load(filename, filename, map_location)
 
 

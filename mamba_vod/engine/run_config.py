@@ -3,48 +3,100 @@
 ``tools/train.py``, ``tools/test.py`` and ``tools/quickstart.py`` share this, so a
 run started from Python is configured exactly like one started from the shell.
 """
+import ast
 import copy
 import os.path as osp
 import uuid
 from pathlib import Path
-from typing import Optional, Sequence, Union
+from typing import Optional, Sequence, Tuple, Union
 
 import torch
 from mmengine.config import Config
 
 from mamba_vod.compat import CheckpointNotFoundError
-from mamba_vod.utils import check_output_path
+from mamba_vod.utils import check_input_file, check_output_path
 from .checkpoint_fit import check_checkpoint_fit, report_untrained_parts
-from .config_keys import warn_misspelt_keys
+from .config_keys import ConfigError, check_config_keys
+from .config_options import check_option_types
 from .test_protocol import apply_test_protocol
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 
 
 def check_checkpoint_source(checkpoint: str, what: str = 'checkpoint') -> None:
-    """Raises :class:`CheckpointNotFoundError` for a local ``checkpoint`` path that does not exist.
-    URLs and URIs (``https://``, ``torchvision://`` ...) pass: they are fetched when loaded."""
-    if '://' not in checkpoint and not osp.isfile(osp.expanduser(checkpoint)):
-        raise CheckpointNotFoundError(f"{what} '{checkpoint}' not found; give the path of a checkpoint file, "
-                                      'or a URL (https://...)')
+    """Raises :class:`CheckpointNotFoundError` for a local ``checkpoint`` path that does not exist
+    (IsADirectoryError for a folder). URLs and URIs (``https://``, ``torchvision://`` ...) pass:
+    they are fetched when loaded."""
+    if '://' not in checkpoint:
+        check_input_file(checkpoint, what, 'give the path of a checkpoint file (e.g. WORK_DIR/epoch_8.pth), or a '
+                         'URL (https://...)', missing=CheckpointNotFoundError)
+
+
+def _read_config_file(path: str) -> Config:
+    """``Config.fromfile(path)``; a syntax error (in it or a ``_base_`` file) is a
+    :class:`ConfigError` naming the file and the line."""
+    check_input_file(path, 'config file', 'pass the path of a config such as '
+                     'configs/synthetic/mamba_r18-dc5_synthetic.py')
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as error:  # mmengine parses the files without their names: '<unknown>', line N
+        found = _syntax_error(path) or (path, error)
+        raise ConfigError(f"config file '{found[0]}', line {found[1].lineno}: {found[1].msg}; fix the Python "
+                          'syntax there') from None
+
+
+def _syntax_error(path: str) -> Optional[Tuple[str, SyntaxError]]:
+    """The first file (``path``, then its local ``_base_`` files) with a syntax error, and the error."""
+    with open(path, encoding='utf-8') as f:
+        source = f.read()
+    try:
+        tree = ast.parse(source, filename=path)
+    except SyntaxError as error:
+        return path, error
+    for base in _local_bases(tree, path):
+        found = _syntax_error(base)
+        if found:
+            return found
+    return None
+
+
+def _local_bases(tree: ast.Module, path: str) -> list:
+    """The ``_base_`` files of the config ``path`` (parsed as ``tree``) that are files on disk."""
+    bases = []
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(target, 'id', None) == '_base_' for target in node.targets):
+            try:
+                value = ast.literal_eval(node.value)
+            except ValueError:
+                continue
+            bases += [value] if isinstance(value, str) else list(value)
+    return [base for base in (osp.join(osp.dirname(path), name) for name in bases) if osp.isfile(base)]
 
 
 def load_config(config: Union[str, Path, Config], cfg_options: Optional[dict] = None) -> Config:
     """Reads ``config`` (a path, or a :class:`Config`, copied) and merges ``cfg_options``
-    (``{'a.b': value}``) into it. A top-level key of the file that looks like a misspelt runner
-    key (``defualt_hooks``) is warned about."""
+    (``{'a.b': value}``) into it, checking both before any work.
+
+    A key that looks misspelt (a runner key such as ``defualt_hooks``, a nested key of the model
+    or of the loops: :mod:`.config_keys`) is warned about, wherever it comes from.
+
+    Raises:
+        ConfigError: a syntax error (naming the file and line), a key a class cannot take, an
+            option whose value is of the wrong type (naming the key).
+        FileNotFoundError, IsADirectoryError: ``config`` is not a file.
+    """
     if isinstance(config, (str, Path)):
-        if not Path(config).is_file():
-            raise FileNotFoundError(f"config file '{config}' does not exist; pass the path of a "
-                                    'config such as configs/synthetic/mamba_r18-dc5_synthetic.py')
-        cfg = Config.fromfile(str(config))
-        warn_misspelt_keys(cfg, f"config '{config}'")
+        cfg = _read_config_file(str(config))
+        source = f"config '{config}'"
     elif isinstance(config, Config):
         cfg = copy.deepcopy(config)
+        source = f"config '{cfg.filename}'" if cfg.filename else 'config'
     else:
         raise TypeError(f'config must be a file path or an mmengine Config, got {type(config).__name__}')
     if cfg_options:
+        check_option_types(cfg, cfg_options)
         cfg.merge_from_dict(cfg_options)
+    check_config_keys(cfg, source, cfg_options or {})
     return cfg
 
 

@@ -4,17 +4,22 @@ A stage's fingerprint is a set of named sha256 digests of what decides its outpu
 
 - ``config``: the fully merged config (file + ``cfg_options``, data moved by
   :func:`~.experiment.rebase_paths`), as canonical JSON;
-- ``code``: the sources that run it (:func:`package_digest`: the ``mamba_vod`` package and
-  the versions of torch, torchvision, mmcv, mmengine, mmdet; :func:`source_digest` for tool
-  folders). Code is read as its syntax tree without docstrings, so editing a comment or a
-  docstring changes nothing;
+- ``code``: the sources that run it (:func:`package_digest`: the ``mamba_vod`` package;
+  :func:`source_digest` for tools and scripts). Code is read as its syntax tree without
+  docstrings, so editing a comment or a docstring changes nothing;
+- ``environment``: :func:`environment`, the versions of every package that can change a
+  figure (torch, triton, mmcv, mmengine, mmdet, numpy, OpenCV, pycocotools, Pillow ...) and
+  the device;
 - the fingerprints of the stages it consumes (``data`` for a training, ``model`` for an
   evaluation), so a new data set retrains and a retrained model is evaluated again.
 
 :func:`run_stage` records the fingerprint in ``FOLDER/stage_fingerprint.json`` when the stage
-starts (so that a stopped training of the same fingerprint resumes) and marks it finished when it
-ends; before a stage reuses what is in its folder, the record must match. A folder whose record
-differs, or that holds outputs but no record, is redone, and one line says why.
+starts and, when it ends, marks it finished with the manifest of the files it wrote
+(:mod:`.stage_outputs`: sizes and modification times, checked with one ``stat`` per file).
+What a folder holds is reused only when its record matches, the stage finished and its files
+are still those it wrote; otherwise the stage is redone and one line says why (a folder with
+outputs but no record too). A stage that can resume (a training: mmengine resumes from its
+last checkpoint) resumes an unfinished run of the same fingerprint instead, and says so.
 :func:`train_stage` and :func:`evaluate_stage` are :func:`~.experiment.train` and
 :func:`~.experiment.evaluate` under that rule (used by ``tools/quickstart.py`` and
 ``tools/analysis/synthetic_ablation.py``).
@@ -25,17 +30,24 @@ import hashlib
 import json
 import os
 import os.path as osp
+import platform
 from importlib import metadata
-from typing import Callable, Dict, Optional, Tuple, TypeVar
+from typing import Callable, Dict, Optional, Sequence, Tuple, TypeVar
 
+import cv2
+import torch
 from mmengine.config import Config
 
 from ..utils import atomic_write
 from .experiment import evaluate, rebase_paths, train
 from .run_config import load_config
+from .stage_outputs import ALL_FILES, manifest_change, output_manifest
 
 FINGERPRINT_FILE = 'stage_fingerprint.json'
-LIBRARIES = ('torch', 'torchvision', 'mmcv', 'mmcv-lite', 'mmengine', 'mmdet')
+# The distributions whose version can change a figure (OpenCV by its module: it ships under several names).
+LIBRARIES = ('torch', 'torchvision', 'triton', 'mmcv', 'mmcv-lite', 'mmengine', 'mmdet', 'numpy', 'pycocotools',
+             'pillow')
+UNFINISHED = 'its last run did not finish'
 T = TypeVar('T')
 
 
@@ -91,11 +103,25 @@ def _version(name: str) -> str:
 
 @functools.lru_cache(maxsize=1)
 def package_digest() -> str:
-    """sha256 of the ``mamba_vod`` sources and the library versions, computed once per process:
-    the code this process imported and runs."""
-    package = osp.dirname(osp.dirname(osp.abspath(__file__)))
-    versions = ' '.join(f'{name}={_version(name)}' for name in LIBRARIES)
-    return _sha256(f'{source_digest(package)} {versions}')
+    """sha256 of the ``mamba_vod`` sources, computed once per process: the code this process
+    imported and runs."""
+    return source_digest(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+
+def _device() -> str:
+    """The device a run of this process uses: the first GPU's name and CUDA version, or the CPU."""
+    if torch.cuda.is_available():
+        return f'{torch.cuda.get_device_name(0)} (CUDA {torch.version.cuda})'
+    return 'cpu'
+
+
+@functools.lru_cache(maxsize=2)
+def environment(device: bool = True) -> str:
+    """The versions of :data:`LIBRARIES`, OpenCV and Python, and (``device``) the device, as
+    one line: what besides the code can change a stage's figures."""
+    versions = [f'{name}={_version(name)}' for name in LIBRARIES]
+    versions += [f'opencv={cv2.__version__}', f'python={platform.python_version()}']
+    return ' '.join(versions + ([f'device={_device()}'] if device else []))
 
 
 class StageFingerprint:
@@ -115,45 +141,65 @@ class StageFingerprint:
     def __repr__(self) -> str:
         return f'StageFingerprint({self.value[:12]}: {", ".join(self.parts)})'
 
-    def record(self, folder: str, *, stage: str, finished: bool) -> None:
-        """Writes ``folder/stage_fingerprint.json`` (atomically)."""
-        text = json.dumps(dict(stage=stage, fingerprint=self.value, parts=self.parts, finished=finished), indent=2)
+    def record(self, folder: str, *, stage: str, finished: bool, outputs: Sequence[str] = ALL_FILES) -> None:
+        """Writes ``folder/stage_fingerprint.json`` (atomically); a finished stage's record holds
+        the manifest of its ``outputs`` (glob patterns, see :func:`.stage_outputs.output_manifest`)."""
+        record = dict(stage=stage, fingerprint=self.value, parts=self.parts, finished=finished)
+        if finished:
+            record['outputs'] = output_manifest(folder, outputs, FINGERPRINT_FILE)
+        text = json.dumps(record, indent=2)
         atomic_write(osp.join(folder, FINGERPRINT_FILE), lambda f: f.write(text.encode('utf-8')))
 
-    def why_not_reusable(self, folder: str) -> Optional[str]:
-        """None when what ``folder`` holds was made under this fingerprint, or it holds nothing;
-        else why not, in a few words."""
+    def why_not_reusable(self, folder: str, *, outputs: Sequence[str] = ALL_FILES) -> Optional[str]:
+        """None when ``folder`` holds what a finished run under this fingerprint wrote there (its
+        ``outputs`` unchanged on disk), or nothing; else why not, in a few words
+        (:data:`UNFINISHED` for a run of this fingerprint that did not finish)."""
         path = osp.join(folder, FINGERPRINT_FILE)
         if not osp.isfile(path):
             held = osp.isdir(folder) and any(name != FINGERPRINT_FILE for name in os.listdir(folder))
             return 'its outputs have no fingerprint (made by an older version, or by hand)' if held else None
         try:
             with open(path) as f:
-                recorded = json.load(f)['parts']
+                record = json.load(f)
+            recorded, finished, manifest = record['parts'], record['finished'], record.get('outputs')
         except (OSError, ValueError, KeyError, TypeError):
             return f'its fingerprint file {path} is unreadable'
         changed = sorted(name for name in recorded.keys() | self.parts.keys()
                          if recorded.get(name) != self.parts.get(name))
-        return f'its {", ".join(changed)} changed since it ran' if changed else None
+        if changed:
+            return f'its {", ".join(changed)} changed since it ran'
+        if finished is not True:
+            return UNFINISHED
+        if not isinstance(manifest, dict):
+            return 'its record lists no outputs (made by an older version)'
+        return manifest_change(manifest, output_manifest(folder, outputs, FINGERPRINT_FILE))
 
 
 def run_stage(stage: str, folder: str, fingerprint: StageFingerprint, run: Callable[[bool], T], *,
-              force: bool = False, echo: Callable[[str], None] = print) -> T:
+              outputs: Sequence[str] = ALL_FILES, resumable: bool = False, force: bool = False,
+              echo: Callable[[str], None] = print) -> T:
     """``run(force)`` with ``force`` set when the outputs in ``folder`` may not be reused.
 
     Args:
         stage: its name in the messages, e.g. 'train mamba'.
         run: does the stage (reusing what ``folder`` holds unless its argument is True) and
             returns its result.
+        outputs: glob patterns (relative to ``folder``) of the files the stage writes and its
+            consumers read; all files by default.
+        resumable: ``run(False)`` resumes an unfinished run of the same fingerprint (else it
+            is redone).
         force: redo the stage whatever its record says.
     """
-    reason = None if force else fingerprint.why_not_reusable(folder)
-    if reason:
+    reason = None if force else fingerprint.why_not_reusable(folder, outputs=outputs)
+    if reason == UNFINISHED and resumable:
+        echo(f'{stage}: {reason}; resuming it')
+        reason = None
+    elif reason:
         echo(f'{stage}: {reason}; redoing it')
     os.makedirs(folder, exist_ok=True)
     fingerprint.record(folder, stage=stage, finished=False)
     result = run(force or reason is not None)
-    fingerprint.record(folder, stage=stage, finished=True)
+    fingerprint.record(folder, stage=stage, finished=True, outputs=outputs)
     return result
 
 
@@ -165,17 +211,19 @@ def _run_config_digest(config: str, cfg_options: Optional[dict], data_root: Opti
 def train_stage(config: str, work_dir: str, *, data: StageFingerprint, data_root: Optional[tuple] = None,
                 cfg_options: Optional[dict] = None, force: bool = False,
                 echo: Callable[[str], None] = print) -> Tuple[str, StageFingerprint]:
-    """:func:`~.experiment.train` (same arguments), redone unless the config, the code and
-    ``data`` (the data set's fingerprint) are those of the run in ``work_dir``.
+    """:func:`~.experiment.train` (same arguments), redone unless the config, the code, the
+    environment and ``data`` (the data set's fingerprint) are those of the run in ``work_dir``
+    and its checkpoints are as it left them; an unfinished run of the same fingerprint resumes.
 
     Returns:
         the checkpoint and the training's fingerprint (an evaluation's ``model``).
     """
     fingerprint = StageFingerprint(config=_run_config_digest(config, cfg_options, data_root), code=package_digest(),
-                                   data=data.value)
+                                   environment=environment(), data=data.value)
     checkpoint = run_stage(f'train {config}', work_dir, fingerprint,
                            lambda redo: train(config, work_dir, data_root=data_root, cfg_options=cfg_options,
-                                              force=redo), force=force, echo=echo)
+                                              force=redo), outputs=('*.pth', 'last_checkpoint'), resumable=True,
+                           force=force, echo=echo)
     return checkpoint, fingerprint
 
 
@@ -184,9 +232,11 @@ def evaluate_stage(config: str, checkpoint: str, work_dir: str, *, model: StageF
                    protocol: Optional[str] = None, force: bool = False,
                    echo: Callable[[str], None] = print) -> Dict[str, float]:
     """:func:`~.experiment.evaluate` (same arguments), redone unless the config, the protocol,
-    the code and ``model`` (the training's fingerprint) are those of the metrics in ``work_dir``."""
+    the code, the environment and ``model`` (the training's fingerprint) are those of the
+    metrics in ``work_dir``, and its metrics and predictions are as it left them."""
     fingerprint = StageFingerprint(config=_run_config_digest(config, cfg_options, data_root), code=package_digest(),
-                                   model=model.value, protocol=str(protocol))
+                                   environment=environment(), model=model.value, protocol=str(protocol))
     return run_stage(f'test {config}' + (f' ({protocol} protocol)' if protocol else ''), work_dir, fingerprint,
                      lambda redo: evaluate(config, checkpoint, work_dir, data_root=data_root, cfg_options=cfg_options,
-                                           out=out, force=redo, protocol=protocol), force=force, echo=echo)
+                                           out=out, force=redo, protocol=protocol),
+                     outputs=('test_metrics.json', '*.npz'), force=force, echo=echo)

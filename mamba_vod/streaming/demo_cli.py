@@ -16,7 +16,7 @@ from mamba_vod.apis import MultiStreamDetector, StreamingDetector
 from mamba_vod.utils import check_output_path
 
 from .frame_source import FrameSource, SourceError
-from .multi_stream_demo import MultiStreamDemo, stream_output_paths
+from .multi_stream_demo import MultiStreamDemo, clear_old_outputs, stream_output_paths
 from .stream_demo import StreamDemo
 from .video_file_writer import FOURCC_BY_EXTENSION
 
@@ -162,6 +162,7 @@ def run_multi_demo(args: argparse.Namespace, sources: Sequence[FrameSource], out
 
     def run(detector) -> int:
         os.makedirs(out_dir, exist_ok=True)
+        clear_old_outputs(out_dir, len(sources))
         return MultiStreamDemo(detector, sources, out_dir, score_thr=args.score_thr, **demo_options).run()
 
     return run_checked(sources, check_and_open,

@@ -28,12 +28,24 @@ class SourceError(RuntimeError):
     """A source could not be opened or gave no frame; the message names it and says what to do."""
 
 
+def check_camera_index(index: int) -> None:
+    """Checks a camera index before OpenCV sees it (a negative one crashes OpenCV's capture).
+
+    Raises:
+        SourceError: ``index`` is negative or a bool.
+    """
+    if isinstance(index, bool) or index < 0:
+        raise SourceError(f'camera index {index!r} names no camera: give 0 for the first camera, 1 for the '
+                          'second, and so on')
+
+
 def parse_source(source: SourceLike) -> Tuple[str, Union[str, int]]:
-    """``('camera', index)``, ``('url', url)`` or ``('file', path)`` for a ``--source`` value."""
+    """``('camera', index)``, ``('url', url)`` or ``('file', path)`` for a ``--source`` value; an
+    index may be negative here (``'-1'`` is a camera index, refused when the source opens)."""
     if isinstance(source, int):
         return 'camera', source
     text = str(source).strip()
-    if text.isdigit():
+    if text.isdigit() or (text[:1] == '-' and text[1:].isdigit()):
         return 'camera', int(text)
     if '://' in text:
         return 'url', text
@@ -145,12 +157,15 @@ class FrameSource:
 
         Raises:
             FileNotFoundError: the file does not exist.
-            SourceError: anything else that keeps the source from giving a frame.
+            SourceError: anything else that keeps the source from giving a frame (a negative
+                camera index among them, refused before OpenCV sees it).
         """
         if self._capture is not None or self._first_frame is not None:
             return self
         if self.kind == 'file':
             self._check_file()
+        if self.kind == 'camera':
+            check_camera_index(self.target)
         attempts = self.retries + 1 if self.kind == 'url' else 1
         for attempt in range(attempts):
             if attempt and not self._back_off(attempt, 'connection'):

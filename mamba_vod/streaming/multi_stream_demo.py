@@ -10,10 +10,13 @@ reconnects with back-off in its own thread (:class:`FrameSource`) while the othe
 source that ends, is lost or raises closes its stream (its outputs are finalised at once, its
 memory freed) and the others go on. The loop ends when every stream has ended (or reached
 ``max_frames``), on q/Esc in the window, or on Ctrl-C/SIGTERM; every output is finalised
-however it ends (written under a temporary name and renamed: whole files only).
+however it ends (written under a temporary name and renamed: whole files only). Before a run,
+the outputs an earlier run left in the folder that this run would not replace (more streams,
+temporary files of a killed run) are removed, with one line that names them.
 """
 import logging
 import os
+import re
 import sys
 import threading
 import time
@@ -44,6 +47,24 @@ FAILED_ENDS = ('lost', 'decode_failed', 'error')
 def stream_output_paths(out_dir: str, index: int) -> tuple:
     """``(out_dir/stream_<index>.mp4, out_dir/stream_<index>.jsonl)``: the outputs of stream ``index``."""
     return tuple(os.path.join(out_dir, f'stream_{index}{extension}') for extension in ('.mp4', '.jsonl'))
+
+
+def clear_old_outputs(out_dir: str, streams: int) -> List[str]:
+    """Removes from ``out_dir`` what an earlier run left that a run of ``streams`` streams would
+    not replace: the outputs of streams ``streams`` and above, and the temporary files of a run
+    that was killed (``.stream_<i>.*.partial*``, see :class:`~mamba_vod.utils.AtomicOutput`);
+    says so in one line. Returns the names removed."""
+    stale = re.compile(r'stream_(\d+)\.(mp4|jsonl)$')
+    partial = re.compile(r'\.stream_\d+\..+\.partial(\.\w+)?$')
+    removed = []
+    for name in sorted(os.listdir(out_dir)):
+        found = stale.fullmatch(name)
+        if (found and int(found[1]) >= streams) or partial.fullmatch(name):
+            os.remove(os.path.join(out_dir, name))
+            removed.append(name)
+    if removed:
+        print(f"removed {len(removed)} file(s) an earlier run left in '{out_dir}': {', '.join(removed)}", flush=True)
+    return removed
 
 
 class DemoStream:

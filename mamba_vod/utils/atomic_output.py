@@ -11,6 +11,7 @@ This module is the one owner of that rule; every tool and writer of mamba_vod ca
 - :func:`atomic_write`: ``write(binary_file)`` into ``path``, atomically.
 - :func:`commit_together`: several outputs appear together or not at all; when a rename fails
   part way, the ones already renamed are rolled back (the files they replaced are restored).
+- :func:`write_together`: several files, each written by a callable, through :func:`commit_together`.
 - :func:`check_output_path`: refuses, before any work, an output whose folder cannot be written.
 """
 import os
@@ -18,7 +19,7 @@ import shutil
 import tempfile
 import uuid
 from contextlib import contextmanager
-from typing import BinaryIO, Callable, Iterator, Optional, Sequence
+from typing import BinaryIO, Callable, Dict, Iterator, Optional, Sequence
 
 
 def _umask() -> int:
@@ -180,6 +181,22 @@ def commit_together(outputs: Sequence[AtomicOutput]) -> None:
     for _, backup in done:
         if backup is not None:
             os.remove(backup)
+
+
+def write_together(writers: Dict[str, Callable[[BinaryIO], None]], *, make_dirs: bool = True) -> None:
+    """Calls ``write(binary_file)`` for each ``path: write`` of ``writers``; the files appear
+    together when every write returned (:func:`commit_together`), or none of them."""
+    outputs = []
+    try:
+        for path, write in writers.items():
+            outputs.append(AtomicOutput(path, make_dirs=make_dirs))
+            with open(outputs[-1].temp_path, 'wb') as file:
+                write(file)
+    except BaseException:
+        for output in outputs:
+            output.discard()
+        raise
+    commit_together(outputs)
 
 
 def check_output_path(path: str, what: str = 'output') -> None:

@@ -105,3 +105,49 @@ def test_close_frees_a_stream_and_errors_name_the_stream(utils, checkpoint):
         detector.step({'yard': frame[..., :2]})
     with pytest.raises(ValueError, match='max_batch'):
         MultiStreamDetector(utils.MAMBA_SYNTHETIC, checkpoint, max_batch=0)
+
+
+@pytest.fixture(scope='module')
+def tiny_multi(tiny_config):
+    """A tiny random-weight Faster R-CNN serving several streams."""
+    with pytest.warns(UserWarning, match='random weights'):
+        return MultiStreamDetector(tiny_config)
+
+
+def test_an_empty_step_is_no_frame_ready_and_changes_nothing(tiny_multi):
+    before = (dict(tiny_multi.streams), tiny_multi.frames_total)
+    assert tiny_multi.step({}) == {} and tiny_multi.step({}, {}) == {}
+    assert (tiny_multi.streams, tiny_multi.frames_total) == before
+
+
+def test_a_refused_frame_changes_no_state(tiny_multi, utils):
+    good = utils.make_frames(1, 64, 80)[0]
+    tiny_multi.step({'ok1': good})
+    state = (list(tiny_multi.streams), tiny_multi.streams['ok1'].frame_id, tiny_multi.frames_total)
+    with pytest.raises(ValueError, match="frame 0 of stream 'g' must be an"):
+        tiny_multi.step({'g': good[..., 0]})  # gray
+    with pytest.raises(ValueError, match="frame 0 of stream 'bad' must be a numpy array"):
+        tiny_multi.step({'ok1': good, 'bad': None, 'ok2': good})
+    assert (list(tiny_multi.streams), tiny_multi.streams['ok1'].frame_id, tiny_multi.frames_total) == state
+    results = tiny_multi.step({'ok1': good, 'ok2': good})  # the step after goes on where the stream was
+    assert results['ok1'].metainfo['frame_id'] == 1 and results['ok2'].metainfo['frame_id'] == 0
+
+
+def test_a_model_error_part_way_closes_the_streams_the_step_opened(tiny_multi, utils, monkeypatch):
+    good = utils.make_frames(1, 64, 80)[0]
+    tiny_multi.step({'kept': good})
+    state = (list(tiny_multi.streams), tiny_multi.streams['kept'].frame_id, tiny_multi.frames_total)
+
+    def fail(items, stream_ids):
+        raise RuntimeError('out of memory')
+
+    monkeypatch.setattr(tiny_multi, '_detect', fail)
+    with pytest.raises(RuntimeError, match='out of memory'):
+        tiny_multi.step({'kept': good, 'new': good})
+    assert (list(tiny_multi.streams), tiny_multi.streams['kept'].frame_id, tiny_multi.frames_total) == state
+
+
+@pytest.mark.parametrize('max_batch', [1.5, True, 0, '2'])
+def test_max_batch_must_be_a_whole_number_of_frames(tiny_config, max_batch):
+    with pytest.raises(ValueError, match=f'max_batch must be a whole number of frames >= 1 .*got {max_batch!r}'):
+        MultiStreamDetector(tiny_config, max_batch=max_batch)

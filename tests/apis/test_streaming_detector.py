@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from mamba_vod.apis import stream_state
+from mamba_vod.streaming import SourceError
 
 
 def _boxes(result) -> torch.Tensor:
@@ -93,3 +94,8 @@ def test_state_stays_flat_over_a_long_stream(tiny_detector, utils):
     assert vars(tiny_detector).keys() == {'_detector', 'model', 'cfg', 'pipeline', 'stream'}
     assert list(tiny_detector._detector.streams) == ['stream']  # one stream, whose state is all there is
     assert vars(tiny_detector.stream).keys() == {'name', 'memory', 'video_id', 'frame_id', 'frame_shape'}
+
+
+def test_run_refuses_a_negative_camera_index_before_opening_it(tiny_detector):
+    with pytest.raises(SourceError, match='camera index -1 names no camera'):
+        next(tiny_detector.run(-1))

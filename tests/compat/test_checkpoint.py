@@ -116,7 +116,7 @@ def test_plain_pickle_file_is_refused(tmp_path):
 
 
 def test_missing_checkpoint_names_the_file(tmp_path):
-    with pytest.raises(CheckpointNotFoundError, match='nowhere.pth.*not found; check the path'):
+    with pytest.raises(CheckpointNotFoundError, match='nowhere.pth.*does not exist; check the path'):
         load_checkpoint(nn.Linear(1, 1), str(tmp_path / 'nowhere.pth'))
 
 
@@ -139,3 +139,8 @@ def test_a_file_that_is_no_checkpoint_is_named_for_what_it_is(tmp_path, make, me
     with pytest.raises(InvalidCheckpointError, match=message) as error:
         load_checkpoint(nn.Linear(1, 1), str(path))
     assert 'could run code' not in str(error.value) and 'pickle' not in str(error.value)
+
+
+def test_a_checkpoint_that_is_a_directory_is_named_as_one(tmp_path):
+    with pytest.raises(IsADirectoryError, match=f"checkpoint file '{tmp_path}' is a directory, not a file"):
+        load_checkpoint(nn.Linear(1, 1), str(tmp_path))

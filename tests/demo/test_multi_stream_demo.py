@@ -167,3 +167,19 @@ def test_show_tiles_the_streams_and_q_stops_every_stream(multi_stream_demo, tiny
     counts = [len(_json_lines(out_dir / f'stream_{i}.jsonl')) for i in range(3)]
     assert 1 <= min(counts) and max(counts) <= 3
     assert counts == [len(utils.read_video(str(out_dir / f'stream_{i}.mp4'))) for i in range(3)]
+
+
+def test_outputs_of_an_earlier_run_that_would_not_be_replaced_are_removed(multi_stream_demo, tiny_config, clips,
+                                                                          tmp_path, capsys):
+    out_dir = tmp_path / 'out'
+    out_dir.mkdir()
+    old = ['stream_0.mp4', 'stream_2.mp4', 'stream_2.jsonl', 'stream_10.jsonl', '.stream_1.k3j4h5.partial.mp4',
+           '.stream_3.x1y2.partial.jsonl', 'notes.txt', 'stream_x.mp4']
+    for name in old:
+        (out_dir / name).write_text('left by an earlier run')
+    assert multi_stream_demo.main(clips[:2] + [tiny_config, '--out-dir', str(out_dir), '--every-frame',
+                                               '--max-frames', '2']) == 0
+    assert sorted(os.listdir(out_dir)) == ['notes.txt', 'stream_0.jsonl', 'stream_0.mp4', 'stream_1.jsonl',
+                                           'stream_1.mp4', 'stream_x.mp4']
+    assert (f"removed 5 file(s) an earlier run left in '{out_dir}': .stream_1.k3j4h5.partial.mp4, "
+            '.stream_3.x1y2.partial.jsonl, stream_10.jsonl, stream_2.jsonl, stream_2.mp4') in capsys.readouterr().out

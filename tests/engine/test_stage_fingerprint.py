@@ -1,5 +1,6 @@
-"""mamba_vod.engine.stage_fingerprint: a stage is reused only when its config, code and inputs
-are those it ran with; otherwise it is redone and one line says why."""
+"""mamba_vod.engine.stage_fingerprint: a stage is reused only when it finished, its config, code,
+environment and inputs are those it ran with and its outputs are on disk as it wrote them;
+otherwise it is redone (or, for a training, resumed) and one line says why."""
 import json
 import os
 import os.path as osp
@@ -62,11 +63,68 @@ def test_outputs_without_a_record_are_redone_a_stopped_run_resumes(tmp_path):
     with pytest.raises(KeyboardInterrupt):
         run_stage('demo', stopped.folder, fingerprint, interrupted)
     assert not json.loads((tmp_path / 'stopped' / 'stage_fingerprint.json').read_text())['finished']
-    stopped(fingerprint)
-    assert stopped.calls == [False] and stopped.said == []  # same fingerprint: resume what is there
+    assert fingerprint.why_not_reusable(stopped.folder) == 'its last run did not finish'
+    stopped(fingerprint)  # an unfinished run is not reused ...
+    assert stopped.calls == [True] and stopped.said == ['demo: its last run did not finish; redoing it']
+    with pytest.raises(KeyboardInterrupt):
+        run_stage('demo', stopped.folder, fingerprint, interrupted)
+    said, calls = [], []
+    run_stage('demo', stopped.folder, fingerprint, calls.append, resumable=True, echo=said.append)
+    assert calls == [False] and said == ['demo: its last run did not finish; resuming it']  # ... unless it resumes
     (tmp_path / 'stopped' / 'stage_fingerprint.json').write_text('{not json')
     stopped(fingerprint)
     assert stopped.calls[-1] is True and 'unreadable' in stopped.said[-1]
+
+
+def test_outputs_changed_on_disk_are_redone(tmp_path):
+    stage = Stage(tmp_path / 'stage')
+    fingerprint = StageFingerprint(config='c')
+    stage(fingerprint)
+    out = tmp_path / 'stage' / 'out.txt'
+    record = json.loads((tmp_path / 'stage' / 'stage_fingerprint.json').read_text())
+    assert list(record['outputs']) == ['out.txt']  # the record itself is not an output
+
+    def reuse_after(change, reason):
+        change()
+        stage(fingerprint)
+        assert stage.calls[-1] is True and stage.said[-1] == f'demo: {reason}; redoing it'
+        stage(fingerprint)
+        assert stage.calls[-1] is False  # the redone outputs are recorded again
+
+    reuse_after(lambda: out.write_text('edited'), "its output 'out.txt' was changed since it ran")
+    reuse_after(lambda: (tmp_path / 'stage' / 'extra.txt').write_text(''),
+                "its output 'extra.txt' was added since it ran")
+    reuse_after(lambda: [os.remove(path) for path in (out, tmp_path / 'stage' / 'extra.txt')],
+                "its output 'extra.txt' is missing since it ran (and 1 other file)")
+
+
+def test_a_nested_stage_and_files_outside_the_patterns_are_not_outputs(tmp_path):
+    folder = tmp_path / 'train'
+    fingerprint, calls = StageFingerprint(config='c'), []
+
+    def train(redo):
+        calls.append(redo)
+        (folder / 'epoch_1.pth').write_bytes(b'weights')
+        (folder / 'train.log').write_text('line 1\n')
+
+    run_stage('train', str(folder), fingerprint, train, outputs=('*.pth',))
+    run_stage('test', str(folder / 'test'), StageFingerprint(model=fingerprint.value), lambda redo: None)
+    (folder / 'test' / 'test_metrics.json').write_text('{}')
+    (folder / 'train.log').write_text('line 1\nline 2\n')
+    assert fingerprint.why_not_reusable(str(folder), outputs=('*.pth',)) is None
+    os.utime(folder / 'epoch_1.pth', ns=(1, 1))
+    assert 'epoch_1.pth' in fingerprint.why_not_reusable(str(folder), outputs=('*.pth',))
+
+
+def test_the_environment_names_the_packages_that_change_figures_and_the_device(monkeypatch):
+    text = sf.environment()
+    for name in ('torch=', 'torchvision=', 'triton=', 'mmcv-lite=', 'mmengine=', 'mmdet=', 'numpy=', 'opencv=',
+                 'pycocotools=', 'pillow=', 'device=cpu'):
+        assert name in text, name
+    assert 'device=' not in sf.environment(device=False)
+    monkeypatch.setattr(sf.torch.cuda, 'is_available', lambda: True)
+    monkeypatch.setattr(sf.torch.cuda, 'get_device_name', lambda index: 'NVIDIA H100')
+    assert sf._device().startswith('NVIDIA H100 (CUDA ')
 
 
 def test_config_digest_sees_every_merged_value():
@@ -118,20 +176,32 @@ def test_train_stage_retrains_for_another_config_code_or_data(tmp_path, monkeypa
     assert forced[-1] is True and said[-1].endswith('its code changed since it ran; redoing it')
     sf.train_stage(config, work_dir, data=StageFingerprint(arguments='--seed 1'), echo=said.append)
     assert forced[-1] is False and len(said) == 3
+    monkeypatch.setattr(sf, 'environment', lambda: 'numpy=another device=cpu')
+    sf.train_stage(config, work_dir, data=StageFingerprint(arguments='--seed 1'), echo=said.append)
+    assert forced[-1] is True and said[-1].endswith('its environment changed since it ran; redoing it')
+    os.remove(checkpoint)  # a checkpoint deleted by hand
+    sf.train_stage(config, work_dir, data=StageFingerprint(arguments='--seed 1'), echo=said.append)
+    assert forced[-1] is True and f"its output '{osp.basename(checkpoint)}' is missing" in said[-1]
 
 
 def test_evaluate_stage_reevaluates_a_retrained_model_or_another_protocol(tmp_path, monkeypatch):
     forced = []
-    monkeypatch.setattr(sf, 'evaluate', lambda *args, force, **kwargs: forced.append(force) or {'vid/mAP': 0.5})
     config = write_tiny_config(str(tmp_path))
     work_dir, said = str(tmp_path / 'test'), []
+
+    def fake_evaluate(*args, force, **kwargs):
+        forced.append(force)
+        with open(osp.join(work_dir, 'test_metrics.json'), 'w') as f:
+            f.write('{"vid/mAP": 0.5}')
+        return {'vid/mAP': 0.5}
+
+    monkeypatch.setattr(sf, 'evaluate', fake_evaluate)
 
     def evaluate(model, protocol='online'):
         return sf.evaluate_stage(config, 'ckpt.pth', work_dir, model=StageFingerprint(config=model),
                                  protocol=protocol, echo=said.append)
 
     assert evaluate('m1') == {'vid/mAP': 0.5}
-    open(osp.join(work_dir, 'test_metrics.json'), 'w').close()
     evaluate('m1')
     assert forced == [False, False] and said == []
     evaluate('m2')

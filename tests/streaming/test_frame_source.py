@@ -1,3 +1,6 @@
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -115,3 +118,21 @@ def test_stop_ends_an_endless_live_source():
         if taken == 3:
             source.stop()
     assert taken == 3 and source.end_reason == 'stopped'
+
+
+@pytest.mark.parametrize('index', [-1, '-1', ' -2 '])
+def test_a_negative_camera_index_is_refused_before_opencv_sees_it(index):
+    make = factory([FakeCapture([1])])
+    source = FrameSource(index, capture_factory=make)
+    assert source.kind == 'camera'
+    with pytest.raises(SourceError, match=r"camera index -\d names no camera: give 0 for the first camera"):
+        source.open()
+    assert make.opened == []  # OpenCV was never asked
+
+
+def test_a_negative_camera_index_is_one_line_not_a_crash_of_opencv():
+    code = 'from mamba_vod.streaming import FrameSource\nFrameSource(-1).open()'
+    done = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1, done.returncode  # 139 (SIGSEGV) when OpenCV got the index
+    assert done.stderr.strip().splitlines()[-1].startswith('mamba_vod.streaming.frame_source.SourceError: camera '
+                                                           'index -1 names no camera')

@@ -1,6 +1,7 @@
 """tools/analysis/eval_vid.py: offline evaluation of a VIDMetric dump; dumps that cannot be
-scored honestly (made for another json, NaN/inf values, unknown labels, repeated or no images)
-are refused with one line and exit status 1."""
+scored honestly (made for another json, NaN/inf values, unknown labels, repeated or no images), and ground
+truths that are not JSON, hold no annotation or are a directory, are refused with one line
+naming the file and exit status 1."""
 import json
 import logging
 import os.path as osp
@@ -112,7 +113,8 @@ def test_command_line(tmp_path, monkeypatch, capsys):
     with pytest.raises(SystemExit) as exit_status:
         runpy.run_path(script, run_name='__main__')
     assert exit_status.value.code == 1
-    assert capsys.readouterr().err.strip().splitlines()[-1] == f"error: no such file: '{tmp_path / 'none.npz'}'"
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (f"error: prediction dump '{tmp_path / 'none.npz'}' "
+                                                                "does not exist; check the path")
 
 
 def test_corrupt_dump_is_refused(tmp_path, load_tool, user_error):
@@ -199,3 +201,25 @@ def test_an_unwritable_json_output_is_refused_before_evaluating(tmp_path, load_t
     (tmp_path / 'a_file').write_text('')
     line = user_error(eval_vid.main, [_dump(tmp_path, made_for=gt), gt, '--json', str(tmp_path / 'a_file' / 'm.json')])
     assert "cannot write --json" in line and capsys.readouterr().out == ''
+
+
+def test_a_ground_truth_without_annotations_is_refused_not_scored_as_nan(tmp_path, load_tool, user_error):
+    coco = tiny_vid_coco()
+    coco['annotations'] = []
+    gt = tmp_path / 'empty.json'
+    gt.write_text(json.dumps(coco))
+    line = user_error(load_tool('analysis/eval_vid.py').main, [_dump(tmp_path), str(gt)])
+    assert line.startswith(f"error: ground truth '{gt}' holds no annotation") and 'every AP would be NaN' in line
+
+
+@pytest.mark.parametrize('content', [b'', b'<html>not found</html>', b'\xff\xfe\x00binary'])
+def test_a_ground_truth_that_is_not_json_is_named(tmp_path, load_tool, user_error, content):
+    gt = tmp_path / 'gt.json'
+    gt.write_bytes(content)
+    line = user_error(load_tool('analysis/eval_vid.py').main, [_dump(tmp_path), str(gt)])
+    assert line.startswith(f"error: ground truth '{gt}' is not a JSON file (")
+
+
+def test_a_ground_truth_that_is_a_directory_is_named_as_one(tmp_path, load_tool, user_error):
+    line = user_error(load_tool('analysis/eval_vid.py').main, [_dump(tmp_path), str(tmp_path)])
+    assert line == f"error: ground truth '{tmp_path}' is a directory, not a file; check the path"

@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from mamba_vod.engine import source_digest
+from mamba_vod.engine import StageFingerprint, source_digest
 
 ROOT = osp.abspath(osp.join(osp.dirname(__file__), '..', '..'))
 
@@ -34,17 +34,23 @@ def test_quickstart_runs_every_stage_and_reuses_them(tmp_path):
         assert 0.0 <= metrics['vid/mAP'] <= 1.0
         assert {'vid/mAP_degraded', 'vid/mAP_clean', 'vid/mAP_fast'} <= set(metrics)
     assert '| mamba |' in first.stdout and '| baseline |' in first.stdout
-    gain = 100 * (report['metrics']['mamba']['vid/mAP'] - report['metrics']['baseline']['vid/mAP'])
+    paper = report['paper_protocol_metrics']
+    assert paper['baseline'] == report['metrics']['baseline']  # single-frame: the order does not matter
+    assert 0.0 <= paper['mamba']['vid/mAP'] <= 1.0
     text = (work_dir / 'report.md').read_text()
-    assert f'MAMBA minus baseline: mAP {gain:+.1f}' in text
+    for protocol, metrics in (('online', report['metrics']), ('paper', paper)):
+        gain = 100 * (metrics['mamba']['vid/mAP'] - metrics['baseline']['vid/mAP'])
+        assert f'MAMBA minus baseline, {protocol} protocol: mAP {gain:+.1f}' in text
+        assert f'| mamba | {protocol} | {100 * metrics["mamba"]["vid/mAP"]:.1f} |' in text
     assert ', 1 epoch per model,' in text and 'One run of 1 epoch is not evidence' in text
 
     assert _frame_count(report['paths']['demo_video']) == 8  # the tiny set's val video
     assert osp.isfile(work_dir / 'mamba' / 'test' / 'predictions.npz')
     side = report['paths']['side_by_side_video']
     assert _frame_count(side) == 8 and _frame_size(side)[0] == 2 * 3 * 160 + 6
-    assert cv2.imread(report['paths']['comparison_png']).shape[:2] == (360 + 64, 480)
-    for stage in ('data/synthetic_vid', 'mamba', 'mamba/test', 'baseline', 'demo', 'side_by_side'):
+    assert cv2.imread(report['paths']['comparison_png']).shape[1] == 2 * 480  # online and paper panels
+    for stage in ('data/synthetic_vid', 'mamba', 'mamba/test', 'mamba/test_paper', 'baseline', 'demo',
+                  'side_by_side'):
         assert json.loads((work_dir / stage / 'stage_fingerprint.json').read_text())['finished'], stage
 
     outputs = [report['paths']['mamba checkpoint'], side, work_dir / 'data' / 'synthetic_vid' / 'annotations'
@@ -123,3 +129,17 @@ def test_side_by_side_marks_the_degraded_frames(load_tool, tiny_video, tmp_path)
         assert (border > 60) == degraded[t], t
     with pytest.raises(ValueError, match='one flag per frame'):
         tool.render_side_by_side(models, frames, degraded[:2], str(tmp_path / 'bad.mp4'))
+
+
+def test_a_video_is_redrawn_when_the_script_that_draws_it_changes(load_tool, tmp_path):
+    quickstart = load_tool('quickstart.py')
+    models = {'baseline': StageFingerprint(config='b'), 'mamba': StageFingerprint(config='m')}
+    script = tmp_path / 'draw.py'
+    script.write_text('def draw(frame):\n    return frame\n')
+    before = quickstart.video_fingerprint(str(script), models)
+    assert set(before.parts) == {'code', 'script', 'environment', 'baseline', 'mamba'}
+    assert 'device=' in before.parts['environment']
+    script.write_text('def draw(frame):\n    return frame[::-1]\n')
+    assert quickstart.video_fingerprint(str(script), models) != before
+    assert (quickstart.video_fingerprint('demo/video_demo.py', models).parts['script']
+            != quickstart.video_fingerprint('tools/misc/side_by_side_video.py', models).parts['script'])

@@ -96,7 +96,8 @@ def test_test_refuses_a_checkpoint_of_another_model_unless_allowed(load_tool, ti
 
 
 @pytest.mark.parametrize('make, message', [
-    (lambda path: None, 'not found'),
+    (lambda path: None, 'does not exist'),
+    (lambda path: os.mkdir(path), 'is a directory, not a file'),
     (lambda path: open(path, 'wb').close(), 'is empty (0 bytes)'),
     (lambda path: open(path, 'w').write('see the README for the weights'), 'is not a PyTorch checkpoint'),
 ])
@@ -140,3 +141,32 @@ def test_a_user_error_from_the_command_line_is_one_line_without_traceback(tmp_pa
     assert result.returncode == 1
     assert 'Traceback' not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith(f"error: checkpoint '{empty}' is empty (0 bytes)")
+
+
+@pytest.mark.parametrize('options, words', [
+    (['train_cfg.max_iter=1'], ["'train_cfg.max_iter' is not an argument of IterBasedTrainLoop",
+                                "did you mean 'max_iters'"]),
+    (['train_cfg.max_iters=abc'], ["'train_cfg.max_iters=abc'", 'holds a number there (1)']),
+    (['optim_wrapper.optimizer.lr=fast'], ["'optim_wrapper.optimizer.lr=fast'", 'holds a number there']),
+    (['model.backbone.dept=50'], ["'model.backbone.dept' is not an argument of ResNet", "did you mean 'depth'"]),
+])
+def test_train_names_a_config_mistake_in_one_line_before_any_work_dir(load_tool, tiny_checkpoint, tmp_path,
+                                                                      user_error, options, words):
+    config, _ = tiny_checkpoint
+    work_dir = tmp_path / 'work'
+    line = user_error(load_tool('train.py').main, [config, '--work-dir', str(work_dir), '--cfg-options', *options])
+    assert all(word in line for word in words), line
+    assert not work_dir.exists()
+
+
+def test_train_names_the_file_and_line_of_a_config_syntax_error(load_tool, tmp_path, user_error):
+    config = tmp_path / 'broken.py'
+    config.write_text('model = dict(\n    type="FasterRCNN",,\n)\n')
+    line = user_error(load_tool('train.py').main, [str(config), '--work-dir', str(tmp_path / 'work')])
+    assert line.startswith(f"error: config file '{config}', line 2: ") and 'fix the Python syntax' in line
+    assert not (tmp_path / 'work').exists()
+
+
+def test_train_names_a_config_that_is_a_directory(load_tool, tmp_path, user_error):
+    line = user_error(load_tool('train.py').main, [str(tmp_path), '--work-dir', str(tmp_path / 'work')])
+    assert f"config file '{tmp_path}' is a directory, not a file" in line

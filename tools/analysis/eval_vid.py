@@ -10,12 +10,13 @@ the metrics as one JSON line (fractions, as the VIDMetric returns them);
 
 PRED must have been made for GT: a dump records the digest of its json, and a dump
 of another json is refused, as are NaN/inf scores or boxes, labels outside the
-classes, an image predicted twice and an empty dump. User errors end with one
-line on stderr and exit status 1.
+classes, an image predicted twice and an empty dump; so are a GT that is not JSON
+or holds no annotation (nothing to score: every AP would be NaN), and a path that
+is missing or a directory. User errors end with one line on stderr, naming the
+file, and exit status 1.
 """
 import argparse
 import json
-import os
 
 import numpy as np
 
@@ -23,7 +24,7 @@ from mamba_vod.engine.cli import user_errors  # importing mamba_vod prepares mmd
 from mamba_vod.evaluation import VIDMetric
 from mamba_vod.evaluation.functional import (VIDAnnotations, VIDPredictions, load_vid_predictions,
                                              read_frame_subset, write_json)
-from mamba_vod.utils import check_output_path
+from mamba_vod.utils import check_input_file, check_output_path
 from mmdet.evaluation.functional import bbox_overlaps  # isort: skip  (after mamba_vod)
 
 SCORE_THR = 0.3  # what --score-stats counts as a confident detection
@@ -126,16 +127,30 @@ def main(argv=None) -> dict:
         return evaluate(args)
 
 
+def build_metric(args: argparse.Namespace) -> VIDMetric:
+    """The VIDMetric of the ground truth ``args.gt``; a GT that is not JSON, or that holds no
+    annotation (every AP would be NaN), is a ValueError naming it."""
+    try:
+        metric = VIDMetric(args.gt, mode=args.mode, motion_breakdown=not args.no_motion, report_voc=args.voc,
+                           frame_subsets=dict(args.frame_subset))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(f"ground truth '{args.gt}' is not a JSON file ({error}); pass the COCO-VID annotation json "
+                         'the predictions were made on') from None
+    if len(metric.annotations.gts.labels) == 0:
+        raise ValueError(f"ground truth '{args.gt}' holds no annotation (its \"annotations\" list is empty), so there "
+                         'is nothing to score and every AP would be NaN; pass the json with the boxes of the frames')
+    return metric
+
+
 def evaluate(args: argparse.Namespace) -> dict:
     """Evaluates the dump as ``args`` say; prints (and writes) the metrics."""
-    for path in [args.pred, args.gt] + [p for _, p in args.frame_subset]:
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no such file: '{path}'")
+    inputs = [('prediction dump', args.pred), ('ground truth', args.gt)]
+    for what, path in inputs + [(f'--frame-subset {name}', path) for name, path in args.frame_subset]:
+        check_input_file(path, what, 'check the path')
     if args.json:
         check_output_path(args.json, '--json')
     preds = load_vid_predictions(args.pred)
-    metric = VIDMetric(args.gt, mode=args.mode, motion_breakdown=not args.no_motion, report_voc=args.voc,
-                       frame_subsets=dict(args.frame_subset))
+    metric = build_metric(args)
     if args.oracle_class:
         preds = relabel_by_overlap(preds, metric.annotations)
     metrics = {f'{metric.prefix}/{key}': value

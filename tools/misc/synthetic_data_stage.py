@@ -2,7 +2,8 @@
 
 :func:`prepare_synthetic_data` writes a synthetic data set with ``make_synthetic_vid.py`` and its
 COCO-VID json files with ``tools/dataset_converters/imagenet_vid.py``, or reuses the ones in the
-folder when they were made with the same generator arguments and the same code of both tools
+folder when a finished run made them with the same generator arguments, the same code of both
+tools and the same packages, and every file is still as it wrote it
 (:mod:`mamba_vod.engine.stage_fingerprint`); otherwise it makes them again and says why. The
 generator's code is ``make_synthetic_vid.py`` and the ``synthetic_vid_*.py`` modules beside it
 (a module of the generator must be named so), the converter's ``tools/dataset_converters/``.
@@ -13,7 +14,7 @@ import subprocess
 import sys
 from typing import Callable, Sequence
 
-from mamba_vod.engine import StageFingerprint, run_stage, source_digest
+from mamba_vod.engine import StageFingerprint, environment, run_stage, source_digest
 
 TOOLS = osp.dirname(osp.dirname(osp.abspath(__file__)))
 GENERATOR = osp.join(TOOLS, 'misc', 'make_synthetic_vid.py')
@@ -21,10 +22,12 @@ CONVERTER = osp.join(TOOLS, 'dataset_converters', 'imagenet_vid.py')
 
 
 def data_fingerprint(generator_args: Sequence[str]) -> StageFingerprint:
-    """What decides the data set: the generator's arguments and the two tools' code."""
+    """What decides the data set: the generator's arguments, the two tools' code and the packages
+    they run on (numpy, OpenCV ...; not the device: the data are made on the CPU)."""
     modules = sorted(glob.glob(osp.join(osp.dirname(GENERATOR), 'synthetic_vid_*.py')))
     return StageFingerprint(arguments=' '.join(generator_args),
-                            code=source_digest(GENERATOR, *modules, osp.dirname(CONVERTER)))
+                            code=source_digest(GENERATOR, *modules, osp.dirname(CONVERTER)),
+                            environment=environment(device=False))
 
 
 def _run_tool(args: Sequence[str]) -> None:
