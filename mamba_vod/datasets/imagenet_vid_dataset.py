@@ -14,9 +14,10 @@ item is a dict of lists of length T (key frame first, then the N references of t
 :class:`RefFrameSampler`), the input of mmcv's
 ``TransformBroadcaster`` and :class:`PackVideoInputs`. A DET image's references are copies of it.
 
-Labels 0..29 follow :attr:`METAINFO` ``classes`` (matched by category name, as mmtracking does);
-annotations of any other category (category 31 "other" of the DET json) are dropped, and the
-number dropped is logged. Boxes with no area inside the image are skipped and counted too.
+Labels 0..C-1 follow ``metainfo['classes']`` (:attr:`METAINFO`: the 30 VID classes, unless the
+config's ``metainfo=dict(classes=...)`` names others), matched by category name as mmtracking
+does; annotations of any other category (category 31 "other" of the DET json) are dropped, and
+the number dropped is logged. :class:`CocoVIDDataset` takes the classes from the json. Boxes with no area inside the image are skipped and counted too.
 """
 import os.path as osp
 from collections import Counter
@@ -105,8 +106,8 @@ class ImagenetVIDDataset(BaseDataset):
     def load_data_list(self) -> List[dict]:
         fields = ('is_vid_train_frame', ) if self.load_as_video and not self.test_mode else ()
         coco = CocoVIDAnnotations(self.ann_file, load_as_video=self.load_as_video, image_fields=fields)
-        cat2label = {cid: VID_CLASSES.index(name) for cid, name in coco.categories.items()
-                     if name in VID_CLASSES}
+        classes = self._classes(coco)
+        cat2label = {cid: classes.index(name) for cid, name in coco.categories.items() if name in classes}
         self._skipped = Counter()
         data_list = []
         for video, images in coco.clips:
@@ -118,6 +119,11 @@ class ImagenetVIDDataset(BaseDataset):
         for reason, count in sorted(self._skipped.items()):
             print_log(f'{self.ann_file}: skipped {count} annotations ({reason})', logger='current')
         return data_list
+
+    def _classes(self, coco: CocoVIDAnnotations) -> tuple:
+        """The class names labels 0..C-1 stand for: ``metainfo['classes']`` (ImageNet VID's by
+        default); a subclass whose METAINFO has none takes them from the json."""
+        return tuple(self._metainfo['classes'])
 
     def _frame_info(self, img: dict, video: Optional[dict], position: int, length: int) -> dict:
         prefix = self.data_prefix.get('img_path', '')
@@ -139,7 +145,7 @@ class ImagenetVIDDataset(BaseDataset):
             x, y, w, h = ann['bbox']
             if ann['category_id'] not in cat2label:
                 self._skipped[f'category {ann["category_id"]} '
-                              f'"{categories[ann["category_id"]]}" is not a VID class'] += 1
+                              f'"{categories[ann["category_id"]]}" is not one of the classes'] += 1
                 continue
             inter_w = min(x + w, img['width']) - max(x, 0)
             inter_h = min(y + h, img['height']) - max(y, 0)

@@ -33,6 +33,7 @@ Ctrl-C and SIGTERM stop the run at once, worker processes included, and leave
 nothing behind (exit status 130 / 143).
 """
 import argparse
+import codecs
 import json
 import os.path as osp
 import signal
@@ -57,13 +58,13 @@ from ilsvrc_frames import check_frames  # noqa: E402
 from ilsvrc_lists import (VideoEntry, det_other_images,  # noqa: E402
                           read_det_list, read_vid_train_list,
                           read_vid_val_list)
-from mamba_vod.utils import (AtomicOutput, check_output_path,  # noqa: E402
-                             commit_together)
+from mamba_vod.utils import check_output_path, write_together  # noqa: E402
 
 OUTPUT_FILES = ('imagenet_vid_train.json', 'imagenet_vid_val.json',
                 'imagenet_det_30plus1cls.json')
 # The folder under ROOT/Data that each output's file names are relative to.
 IMAGE_FOLDERS = dict(zip(OUTPUT_FILES, ('VID', 'VID', 'DET')))
+UTF8_WRITER = codecs.getwriter('utf-8')  # text json into a binary file
 EXIT_INTERRUPTED = {signal.SIGINT: 130, signal.SIGTERM: 143}
 
 
@@ -236,18 +237,9 @@ def convert_det(listed: List[str], others: List[str], ann_dir: str,
 def write_json_files(out_dir: str, contents: Dict[str, dict]) -> None:
     """Write every file or none: temporary files first, then renames that
     are rolled back if one fails (the files they replaced are restored)."""
-    outputs = []
-    try:
-        for name, data in contents.items():
-            outputs.append(AtomicOutput(osp.join(out_dir, name),
-                                        make_dirs=True))
-            with open(outputs[-1].temp_path, 'w', encoding='utf-8') as f:
-                json.dump(data, f)
-    except BaseException:
-        for output in outputs:
-            output.discard()
-        raise
-    commit_together(outputs)
+    write_together({osp.join(out_dir, name):
+                    lambda f, data=data: json.dump(data, UTF8_WRITER(f))
+                    for name, data in contents.items()})
 
 
 def convert(root: str, out_dir: str, *, workers: int = 1,

@@ -3,6 +3,7 @@
 from mamba_vod.utils import atomic_write
 
 from .average_precision import area_under_pr, class_average_precisions, rank_by_class
+from .coco_ap import COCO_AP_KEYS, coco_style_ap, load_coco_ground_truth
 from .flat_boxes import (FlatDetections, FlatGroundTruth, flatten_annotations, flatten_detections,
                          select_images)
 from .motion_iou import ISOLATED_MOTION_IOU, coco_vid_motion_iou, motion_iou
@@ -15,9 +16,9 @@ from .vid_matching import match_detections
 from .vid_table import format_vid_table
 
 __all__ = [
-    'FGFA_MOTION_RANGES', 'ISOLATED_MOTION_IOU', 'FlatDetections', 'FlatGroundTruth', 'VIDAnnotations',
+    'COCO_AP_KEYS', 'FGFA_MOTION_RANGES', 'ISOLATED_MOTION_IOU', 'FlatDetections', 'FlatGroundTruth', 'VIDAnnotations',
     'VIDPredictions', 'annotation_digest', 'area_under_pr', 'atomic_write', 'check_prediction_values',
-    'check_predictions', 'class_average_precisions',
+    'check_predictions', 'class_average_precisions', 'coco_style_ap', 'load_coco_ground_truth',
     'coco_vid_motion_iou', 'devkit_iou_thresholds', 'eval_vid_map', 'eval_vid_map_flat',
     'flatten_annotations', 'flatten_detections', 'format_vid_table', 'load_vid_annotations',
     'load_vid_predictions', 'match_detections', 'motion_iou', 'paired_iou', 'rank_by_class',

@@ -1,5 +1,6 @@
 """VIDMetric: ImageNet VID mAP@0.5 (devkit or VOC rule) with FGFA's motion
-breakdown, as an MMEngine metric.
+breakdown, and on request COCO-style AP, as an MMEngine metric. Any class list:
+the classes are the json's categories.
 
 Shape shorthand: N detections, I images, C classes.
 """
@@ -12,8 +13,9 @@ from mmengine.logging import print_log
 
 from mamba_vod.registry import METRICS
 from ..functional import (FGFA_MOTION_RANGES, FlatDetections, VIDPredictions, check_prediction_values,
-                          eval_vid_map_flat, format_vid_table, load_vid_annotations, read_frame_subset,
-                          save_vid_predictions, select_images, stack_predictions)
+                          coco_style_ap, eval_vid_map_flat, format_vid_table, load_coco_ground_truth,
+                          load_vid_annotations, read_frame_subset, save_vid_predictions, select_images,
+                          stack_predictions)
 from ..functional.vid_map import MODES
 
 MOTION_COLUMNS = ('slow', 'medium', 'fast')
@@ -46,6 +48,10 @@ class VIDMetric(BaseMetric):
         motion_breakdown: also report ``mAP_slow`` / ``mAP_medium`` /
             ``mAP_fast`` (FGFA's ranges; needs ``instance_id`` in the json).
         report_voc: also report ``mAP_voc``.
+        coco_ap: also report COCO-style box AP through pycocotools
+            (:mod:`..functional.coco_ap`): ``coco_bbox_mAP`` (IoU .5:.95),
+            ``coco_bbox_mAP_50``, ``coco_bbox_mAP_75``, ``coco_bbox_mAP_s`` /
+            ``_m`` / ``_l`` (by object size), e.g. ``vid/coco_bbox_mAP``.
         frame_subsets: name -> text file listing json ``file_name``s, one per
             line; adds ``mAP_<name>`` over the processed images listed.
         dump_file: write the predictions there (.npz, see
@@ -55,13 +61,17 @@ class VIDMetric(BaseMetric):
         collect_device: ``'cpu'`` or ``'gpu'``, for gathering across ranks.
 
     Values are fractions in [0, 1] (as ``coco/bbox_mAP``); the logged table
-    shows percent. Predictions that cannot be scored are refused with a
-    ValueError (see :meth:`check_predictions`).
+    shows percent. Labels 0..C-1 are the json's categories in id order, for any
+    class list (the devkit's small-object threshold and the motion breakdown
+    depend on the boxes only); a dataset whose ``classes`` put other names at
+    those labels is refused when the runner sets :attr:`dataset_meta`.
+    Predictions that cannot be scored are refused with a ValueError (see
+    :meth:`check_predictions`).
     """
     default_prefix: Optional[str] = 'vid'
 
     def __init__(self, ann_file: str, *, mode: str = 'ilsvrc', motion_breakdown: bool = True,
-                 report_voc: bool = False, frame_subsets: Optional[Dict[str, str]] = None,
+                 report_voc: bool = False, coco_ap: bool = False, frame_subsets: Optional[Dict[str, str]] = None,
                  dump_file: Optional[str] = None, prefix: Optional[str] = None,
                  collect_device: str = 'cpu') -> None:
         super().__init__(collect_device=collect_device, prefix=prefix)
@@ -78,6 +88,23 @@ class VIDMetric(BaseMetric):
                              'motion breakdown needs; pass motion_breakdown=False')
         self.subset_masks = {name: read_frame_subset(path, self.annotations)
                              for name, path in (frame_subsets or {}).items()}
+        self.coco_ground_truth = load_coco_ground_truth(ann_file) if coco_ap else None
+
+    @property
+    def dataset_meta(self) -> Optional[dict]:
+        return self._dataset_meta
+
+    @dataset_meta.setter
+    def dataset_meta(self, dataset_meta: Optional[dict]) -> None:
+        """Refuses a dataset whose labels 0..C-1 name other classes than the json's categories
+        (in id order): its predictions would be scored against the wrong classes."""
+        classes = tuple((dataset_meta or {}).get('classes') or ())
+        json_classes = self.annotations.classes
+        if classes and classes[:len(json_classes)] != json_classes:
+            raise ValueError(f"VIDMetric: the dataset's classes {classes} do not begin with the categories of "
+                             f'{self.ann_file} in id order {json_classes}; its labels would be scored against '
+                             'the wrong classes (list the classes in the json\'s order)')
+        self._dataset_meta = dataset_meta
 
     def process(self, data_batch: dict, data_samples: Sequence) -> None:
         for sample in data_samples:
@@ -137,7 +164,16 @@ class VIDMetric(BaseMetric):
             means[f'AP_{name}'], columns[f'AP_{name}'] = self._subset_map(dets, processed & mask, name)
         print_log(f'VIDMetric ({self.mode} rule, {num_imgs} images, AP in %):\n'
                   + format_vid_table(self.annotations.classes, columns, means), logger='current')
-        return {'m' + key: round(value, 4) for key, value in means.items()}
+        metrics = {'m' + key: round(value, 4) for key, value in means.items()}
+        if self.coco_ground_truth is not None:
+            metrics.update(self._coco_ap(preds))
+        return metrics
+
+    def _coco_ap(self, preds: VIDPredictions) -> Dict[str, float]:
+        values, summary = coco_style_ap(self.coco_ground_truth, preds)
+        print_log(f'VIDMetric: COCO-style box AP (pycocotools) on {len(preds.img_ids)} images:\n{summary}',
+                  logger='current')
+        return {'coco_' + key: round(value, 4) for key, value in values.items()}
 
     def _flat_detections(self, preds: VIDPredictions, source: str):
         """Detections indexed by annotation image, and the (I,) mask of
