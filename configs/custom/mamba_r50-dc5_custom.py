@@ -38,6 +38,7 @@ model = dict(
         geo=dict(type='GEO', channels=2048, num_heads=16),
         memory=dict(type='MemoryBank', capacity=20000, key_set_size=2000, strategy='random')),
     instance_level=dict(
+        composition='paper',  # the paper's box head (README: "Two forms of MAMBA's instance level")
         geo=dict(type='GEO', channels=1024, num_heads=16),
         memory=dict(type='MemoryBank', capacity=20000, key_set_size=2000, strategy='random'),
         proposals_per_frame=75),

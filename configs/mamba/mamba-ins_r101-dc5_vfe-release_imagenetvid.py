@@ -13,7 +13,9 @@ model = dict(
     pixel_level=None,
     instance_level=dict(
         geo=dict(type='GEO', channels=1024, num_heads=16, value_projection=True),
-        # the released model writes its enhanced pre-ReLU features to the instance memories
+        # the released model's box head: fc -> GEO -> ReLU, one memory per FC level, to which it
+        # writes its enhanced pre-ReLU features
+        composition='release',
         memory_features='enhanced'))
 
 # the paper's test protocol by default (frame 0 with 14 references, the rest shuffled)

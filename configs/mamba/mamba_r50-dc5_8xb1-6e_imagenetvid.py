@@ -23,10 +23,13 @@ model = dict(
     pixel_level=dict(
         geo=dict(type='GEO', channels=512, num_heads=16),
         memory=dict(type='MemoryBank', capacity=20000, key_set_size=2000, strategy='random')),
+    # the paper's composition of the box head (the first author's code): ReLU(fc) before each GEO,
+    # none after the last; one memory of ReLU(fc6) rows whose key set feeds both GEOs through the FCs
     instance_level=dict(
         geo=dict(type='GEO', channels=1024, num_heads=16),
         memory=dict(type='MemoryBank', capacity=20000, key_set_size=2000, strategy='random'),
-        proposals_per_frame=75),
+        proposals_per_frame=75,
+        composition='paper'),
     # training keys: 2000 reference pixels; test writes: 100 pixels of each detection >= 0.8
     train_cfg=dict(pixel=dict(num_keys=2000)),
     test_cfg=dict(pixel=dict(score_thr=0.8, pixels_per_detection=100)))

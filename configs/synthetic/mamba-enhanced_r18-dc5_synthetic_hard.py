@@ -4,4 +4,5 @@
 # the two differ in nothing else).
 _base_ = './mamba_r18-dc5_synthetic_hard.py'
 
-model = dict(instance_level=dict(memory_features='enhanced'))
+# (the release composition's: the paper's memory holds the first FC's rows)
+model = dict(instance_level=dict(composition='release', memory_features='enhanced'))

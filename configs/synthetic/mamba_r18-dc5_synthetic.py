@@ -31,10 +31,13 @@ model = dict(
     pixel_level=dict(
         geo=dict(type='GEO', channels=_base_.channels, num_heads=2, zero_init_output=True),
         memory=dict(type='MemoryBank', capacity=1000, key_set_size=100)),
+    # the paper's composition of the box head (ReLU(fc) before each GEO, one memory whose key set
+    # feeds both GEOs through the FCs), as configs/mamba/
     instance_level=dict(
         geo=dict(type='GEO', channels=256, num_heads=8, zero_init_output=True),
         memory=dict(type='MemoryBank', capacity=1000, key_set_size=100),
-        proposals_per_frame=25),
+        proposals_per_frame=25,
+        composition='paper'),
     # half the training clips skip the pixel level, so that the instance level learns to aggregate
     # on its own (docs/accuracy_diagnosis.md, item 6: next to the pixel GEO it learned far less than
     # in the instance-only model). On the hard tuning set this, no dropout and the authors' staged

@@ -4,11 +4,13 @@ both memories before the key frame reads them (``pixel_level.references_fill='de
 Shape shorthand: T frames of the clip (the key frame, then N = T - 1 references), C channels
 of the map, h x w the map.
 
-Each reference, and the key frame last, as in the 'pixels' fill, writes the instance memories
-with the raw rows of its top-K proposals; then each is detected on its raw map (no pixel GEO,
-the instance level reading those memories) and writes the pixel memory and carried set as a
-frame of raw rows does. The initial frames' detections are not output (``Duckduckgod/MAMBA``,
-``_init_memory``: 25 shuffled frames there, the data's 14 references here).
+Each reference writes the instance memories with the raw rows of its top-K proposals; then
+each is detected on its raw map (no pixel GEO, the instance level reading those memories) and
+writes the pixel memory and carried set as a frame of raw rows does. The initial frames'
+detections are not output, and the key frame is not one of them: it is then detected as any
+frame is, through the memories they filled, and writes its own rows and enhanced pixels after
+(``Duckduckgod/MAMBA``, ``GeneralizedRCNNMAMBA._init_memory`` then ``_forward_test``: 25
+shuffled frames there, the data's 14 references here).
 """
 import torch
 from mmdet.structures import DetDataSample
@@ -19,7 +21,7 @@ from .stage_records import reference_frame_ids
 
 
 def start_from_references(detector, feats: Tensor, data_sample: DetDataSample) -> None:
-    """Empties ``detector``'s memories and fills them from the references.
+    """Empties ``detector``'s memories and fills them from the references (not the key frame).
 
     Args:
         detector: a :class:`MAMBA` with a pixel level.
@@ -27,8 +29,8 @@ def start_from_references(detector, feats: Tensor, data_sample: DetDataSample) -
         data_sample: the key frame's (``ref_frame_ids`` name the references).
     """
     meta = data_sample.metainfo
-    initial = torch.cat([feats[1:], feats[:1]])  # the key frame last
-    frame_ids = reference_frame_ids(meta, len(feats) - 1).tolist()
+    initial = feats[1:]
+    frame_ids = reference_frame_ids(meta, len(initial)).tolist()[:len(initial)]  # the key frame's id dropped
     detector.pixel_level.reset()
     if detector.instance_level is not None:
         rows, proposals = proposal_rows(detector, initial, meta)

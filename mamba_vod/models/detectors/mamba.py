@@ -213,7 +213,7 @@ class MAMBA(TwoStageDetector):
             return top, None, self.instance_level.keys_from_rows([refs.instance_rows])
         rows = None
         if self.instance_level.needs_frame_rows:
-            rows = self.roi_head.embed_proposals((x[None], ), [top.bboxes])[0]
+            rows = self.roi_head.embed_proposals((x[None], ), [top.bboxes], self.instance_level.without_keys())[0]
         return top, rows, self.instance_level.keys(rows)
 
     def _update_levels(self, meta: dict, raw: Tensor, x: Tensor, detected: Detected, refs: Optional[References],

@@ -56,13 +56,15 @@ def aggregate_with_references(detector: nn.Module, key_map: Tensor, references: 
 
 def proposal_rows(detector: nn.Module, maps: Tensor, meta: dict) -> Tuple[List[Tensor], InstanceData]:
     """Raw instance rows of the top-K proposals of N maps (N, C, h, w): per FC level
-    (N*K', C'), and those proposals (bboxes, scores, ``image`` index)."""
+    (N*K', C'), the box head's FCs alone as the instance level composes them, and those
+    proposals (bboxes, scores, ``image`` index)."""
     with torch.no_grad():  # boxes only: the rows' gradients flow through the RoI features
         outs = detector.rpn_head((maps, ))
     proposals = detector.rpn_head.predict_by_feat(*outs, batch_img_metas=[meta] * len(maps),
                                                   cfg=detector.test_cfg.rpn, rescale=False)
     proposals = [p[:detector.instance_level.proposals_per_frame] for p in proposals]
-    per_image = detector.roi_head.embed_proposals((maps, ), [p.bboxes.detach() for p in proposals])
+    per_image = detector.roi_head.embed_proposals((maps, ), [p.bboxes.detach() for p in proposals],
+                                                  detector.instance_level.without_keys(len(maps)))
     for index, p in enumerate(proposals):
         p.image = torch.full_like(p.labels, index)
     return [torch.cat(level) for level in zip(*per_image)], InstanceData.cat(proposals)

@@ -8,7 +8,8 @@ draws. Its surface is the one both levels share:
 
 - :meth:`reset` empties the memory and the carried set (a new video);
 - :meth:`keys` (read-only) gives a test frame's key set: the memory's key set followed by the
-  carried set, or the frame's own pixels while both are empty; :meth:`keys_from_references`
+  carried set, or all of the frame's own pixels while both are empty (as the authors' code);
+  :meth:`keys_from_references`
   draws keys from explicit reference maps (training, and frame 0 of the paper protocol with
   ``references_fill='pixels'``);
 - :meth:`enhance` runs the GEO over a map;
@@ -31,10 +32,14 @@ Explicit references (frame 0 of the paper protocol) fill the memory: ``reference
 'detections'`` (the authors: each reference map is detected, and writes as a frame of raw
 rows would; :meth:`write_detections`) or ``'pixels'`` (random pixels of the references, the
 keys the frame then uses).
+
+Draws come from the stream's generator (:attr:`PixelMemory.generator`), seeded when the memory
+is made and again when it is emptied (:mod:`.stream_seed`); in training, with no ``seed``
+given, from torch's global generator (seeded by the runner's ``randomness``).
 """
 import copy
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple, Optional, Tuple, Union
 
 import torch
@@ -43,10 +48,11 @@ from torch import Tensor, nn
 from mamba_vod.registry import MODELS
 
 from ..layers import ProjectedKeys
-from ..memory import MemoryBank
+from ..memory import MemoryBank, random_permutation
 from .key_cache import cached_key_set, projections
 from .level_options import level_options
 from .pixel_sampling import pixels_in_boxes, salient_pixels, sample_pixels
+from .stream_seed import seeded_memory_cfg, stream_generator
 
 MEMORY_WRITES = ('detections', 'frame')
 MEMORY_ROWS = ('enhanced', 'raw')
@@ -59,15 +65,25 @@ TEST_DEFAULTS = dict(score_thr=0.8, pixels_per_detection=100, pixels_per_frame=3
 @dataclass
 class PixelMemory:
     """What the pixel level carries from frame to frame of one stream: its bank (rows and their
-    projections), the carried set (c, C) and the generator of its draws."""
+    projections), the carried set (c, C) and the generator of its draws, seeded with ``seed``."""
     bank: MemoryBank
     carried: Optional[Tensor] = None
-    generator: Optional[torch.Generator] = None
+    seed: Optional[int] = None
+    generator: torch.Generator = field(init=False, repr=False)
 
-    def reset(self) -> None:
-        """Empties the bank and the carried set (the generator goes on)."""
+    def __post_init__(self) -> None:
+        self.generator = stream_generator(self.seed)
+
+    def clear(self) -> None:
+        """Empties the bank and the carried set; the level's generator goes on."""
         self.bank.reset()
         self.carried = None
+
+    def reset(self) -> None:
+        """Empties the bank and the carried set and seeds the generators again: a new video
+        draws as if it were the stream's first."""
+        self.clear()
+        self.generator.manual_seed(self.generator.initial_seed())
 
 
 class PixelReferences(NamedTuple):
@@ -90,7 +106,8 @@ class PixelLevel(nn.Module):
         cache_keys: keep the projections of memory rows at inference (see the module docstring).
         stride: input pixels per map cell (the RoI extractor's stride; set by the detector).
         seed: seed of the level's draws (pixel keys and written pixels), given to every new
-            memory (:meth:`new_state`); None uses torch's global generator.
+            memory (:meth:`new_state`), and of its bank's where ``memory`` names none; None:
+            :data:`~.stream_seed.STREAM_SEED` at test time, torch's global generator in training.
         train_cfg: ``num_keys`` (reference pixels sampled as keys in training) and
             ``level_dropout`` (the probability that a training clip skips the pixel level, so
             that with both levels the instance level learns to aggregate on its own).
@@ -125,9 +142,8 @@ class PixelLevel(nn.Module):
 
     # ----------------------------------------------------------------- state
     def new_state(self) -> PixelMemory:
-        """An empty memory for a stream (its generator seeded with ``seed``)."""
-        generator = None if self.seed is None else torch.Generator().manual_seed(self.seed)
-        return PixelMemory(MODELS.build(copy.deepcopy(self.memory_cfg)), generator=generator)
+        """An empty memory for a stream (its generators seeded, see ``seed``)."""
+        return PixelMemory(MODELS.build(seeded_memory_cfg(self.memory_cfg, self.seed)), seed=self.seed)
 
     @property
     def memory(self) -> MemoryBank:
@@ -144,20 +160,25 @@ class PixelLevel(nn.Module):
 
     @property
     def generator(self) -> Optional[torch.Generator]:
-        return self.state.generator
+        """The generator of the level's draws: the stream's, or None (torch's global one) in
+        training without a ``seed``."""
+        return None if self.training and self.seed is None else self.state.generator
 
     def reset(self) -> None:
-        """Empties the memory and the carried set (the generator goes on)."""
+        """Empties the memory and the carried set, and seeds the draws again."""
         self.state.reset()
 
     # ------------------------------------------------------------------ keys
     def keys(self, feat: Tensor) -> Union[Tensor, ProjectedKeys]:
         """Key set of a test frame whose map is ``feat`` (C, h, w): the memory's key set, then the
-        carried set; while both are empty, the frame's own pixels. Rows (k, C), or their
-        projections where the memory keeps them."""
+        carried set; while both are empty, every pixel of the frame (h*w, C). Rows (k, C), or
+        their projections where the memory keeps them."""
         carried = self.carried if self.carried is not None and len(self.carried) else None
         if len(self.memory) == 0 and carried is None:
-            return sample_pixels(feat[None], self.memory.key_set_size, self.generator)[0]
+            # the permutation the code before drew here (for 2000 of the pixels) is still drawn, so
+            # that the later draws of a stream stay what they were (as InstanceLevel.drops_clip_keys)
+            random_permutation(feat.shape[1] * feat.shape[2], feat.device, self.generator)
+            return feat.flatten(1).t()  # (C, h, w) -> (h*w, C)
         if len(self.memory) == 0:
             return carried
         if self.memory.extras:
@@ -206,7 +227,7 @@ class PixelLevel(nn.Module):
                 memory is refilled with them first.
         """
         if references is not None:
-            self.reset()
+            self.state.clear()
             self._write(references.rows, frame_ids=references.frame_ids)
         if self.memory_writes == 'frame':
             rows, _ = sample_pixels(feat[None], self.test_cfg['pixels_per_frame'], self.generator)

@@ -30,8 +30,10 @@ def pixels_in_boxes(feat: Tensor, boxes: Tensor, stride: float, per_box: int,
                     generator: Optional[torch.Generator] = None) -> Tuple[Tensor, Tensor]:
     """Up to ``per_box`` random pixels of a map inside each box.
 
-    A box covers the cells its pixel extent touches (at least the cell of its
-    centre), clipped to the map.
+    A box covers the cells from ``floor(x1 / stride)`` to ``floor(x2 / stride)`` inclusive (and
+    the same in y), clipped to the map: a corner on an exact multiple of the stride takes the
+    column (row) it starts, as the authors' pixel memory does (``Duckduckgod/MAMBA``,
+    ``MemoryBankPix.box_to_inds_list``); every box covers at least one cell.
 
     Args:
         feat: (C, h, w) map.
@@ -41,13 +43,10 @@ def pixels_in_boxes(feat: Tensor, boxes: Tensor, stride: float, per_box: int,
         features (m, C) and the index of the box of each (m,), m <= n * per_box.
     """
     height, width = feat.shape[1:]
-    cells = boxes.detach().float().cpu() / stride
-    centre_x = ((cells[:, 0] + cells[:, 2]) / 2).long().clamp(0, width - 1)
-    centre_y = ((cells[:, 1] + cells[:, 3]) / 2).long().clamp(0, height - 1)
-    left = torch.minimum(cells[:, 0].floor().long().clamp(0, width), centre_x)
-    top = torch.minimum(cells[:, 1].floor().long().clamp(0, height), centre_y)
-    right = torch.maximum(cells[:, 2].ceil().long().clamp(0, width), centre_x + 1)
-    bottom = torch.maximum(cells[:, 3].ceil().long().clamp(0, height), centre_y + 1)
+    cells = (boxes.detach().float().cpu() / stride).floor().long()  # (n, 4) cell of each corner
+    left, right = cells[:, 0].clamp(0, width - 1), cells[:, 2].clamp(0, width - 1)
+    top, bottom = cells[:, 1].clamp(0, height - 1), cells[:, 3].clamp(0, height - 1)
+    right, bottom = torch.maximum(left, right) + 1, torch.maximum(top, bottom) + 1  # exclusive ends
     ys, xs = torch.arange(height)[:, None], torch.arange(width)[None]
     inside = ((ys >= top[:, None, None]) & (ys < bottom[:, None, None]) & (xs >= left[:, None, None]) &
               (xs < right[:, None, None])).flatten(1)  # (n, h*w)

@@ -17,17 +17,20 @@ from ..levels.instance_keys import InstanceKeys
 class InstanceAggregationBBoxHead(Shared2FCBBoxHead):
     """:class:`Shared2FCBBoxHead` whose features are enhanced by instance keys after each shared FC.
 
-    For level i (fc_i = ``shared_fcs[i]``)::
+    For level i (fc_i = ``shared_fcs[i]``), as the keys' ``composition`` says
+    (:mod:`mamba_vod.models.levels.instance_keys`)::
 
-        a_i = fc_i(x_i);  y_i = a_i + GEO_i(a_i, R_i);  x_{i+1} = ReLU(y_i)
-        cls_score = fc_cls(x_2);  bbox_pred = fc_reg(x_2)
+        release:  a_i = fc_i(x_i);        y_i = a_i + GEO_i(a_i, R_i);  x_{i+1} = ReLU(y_i)
+        paper:    a_i = ReLU(fc_i(x_i));  y_i = a_i + GEO_i(a_i, R_i);  x_{i+1} = y_i
+        cls_score = fc_cls(x_L);  bbox_pred = fc_reg(x_L)
 
-    (the residual is part of the GEO and sits before the ReLU). The GEOs and the keys R_i come
-    with the :class:`InstanceKeys` argument; without it the head computes exactly
+    (the residual is part of the GEO). The GEOs and the keys R_i come with the
+    :class:`InstanceKeys` argument; without it the head computes exactly
     :class:`Shared2FCBBoxHead`, and it has the same parameters.
 
     Call chain: ``forward(x, instance_keys, roi_img_ids) -> (cls_score, bbox_pred)``;
-    :meth:`embed` gives the pre-ReLU y_i (a_i without keys), the rows of the instance memories.
+    :meth:`embed` gives the y_i (a_i for an image without keys), the rows of the instance
+    memories: pre-ReLU in the release composition, after the ReLU in the paper's.
     """
 
     def __init__(self, **kwargs) -> None:
@@ -38,25 +41,32 @@ class InstanceAggregationBBoxHead(Shared2FCBBoxHead):
 
     def embed(self, x: Tensor, instance_keys: Optional[InstanceKeys] = None,
               roi_img_ids: Optional[Tensor] = None) -> List[Tensor]:
-        """The pre-ReLU features y_i (R, C) of every FC level.
+        """The features y_i (R, C) of every FC level (see the class docstring).
 
         Args:
             x: (R, Cin, 7, 7) RoI features, grouped by image in image order.
-            instance_keys: the keys of the RoIs' images, or None (no aggregation: y_i = a_i).
+            instance_keys: the keys of the RoIs' images, or None (no aggregation, the release
+                composition: y_i = a_i = fc_i(x_i)).
             roi_img_ids: (R,) image index of each RoI (``rois[:, 0]``).
         """
-        x = x.flatten(1)
-        pre_relu = []
-        for level, fc in enumerate(self.shared_fcs):
-            y = fc(x)
-            if instance_keys is not None:
-                y = instance_keys.enhance(level, y, roi_img_ids)
-            pre_relu.append(y)
-            x = torch.relu(y)
-        return pre_relu
+        return self._levels(x, instance_keys, roi_img_ids)[0]
 
     def forward(self, x: Tensor, instance_keys: Optional[InstanceKeys] = None,
                 roi_img_ids: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """cls_score (R, num_classes + 1) and bbox_pred (R, 4 * num_classes); arguments as :meth:`embed`."""
-        x = torch.relu(self.embed(x, instance_keys, roi_img_ids)[-1])
+        x = self._levels(x, instance_keys, roi_img_ids)[1]
         return self.fc_cls(x), self.fc_reg(x)
+
+    def _levels(self, x: Tensor, instance_keys: Optional[InstanceKeys],
+                roi_img_ids: Optional[Tensor]) -> Tuple[List[Tensor], Tensor]:
+        """The y_i of every FC level and x_L, the input (R, C) of the classifier and regressor."""
+        relu_first = instance_keys is not None and instance_keys.relu_first
+        x = x.flatten(1)
+        rows = []
+        for level, fc in enumerate(self.shared_fcs):
+            y = torch.relu(fc(x)) if relu_first else fc(x)
+            if instance_keys is not None:
+                y = instance_keys.enhance(level, y, roi_img_ids)
+            rows.append(y)
+            x = y if relu_first else torch.relu(y)
+        return rows, x

@@ -69,8 +69,10 @@ class MAMBARoIHead(StandardRoIHead):
 
     def embed_proposals(self, x: Tuple[Tensor], boxes: Sequence[Tensor],
                         instance_keys: Optional[InstanceKeys] = None) -> List[List[Tensor]]:
-        """Memory rows of boxes: per image, one (n_b, C) tensor per FC level (the pre-ReLU y_i,
-        enhanced by ``instance_keys`` when given, else the FCs alone: r_i).
+        """Memory rows of boxes: per image, one (n_b, C) tensor per FC level (the y_i of
+        :meth:`InstanceAggregationBBoxHead.embed`: enhanced by ``instance_keys`` where they hold
+        keys, else the FCs alone, r_i, composed as ``instance_keys`` say; None: the release
+        composition's pre-ReLU r_i).
 
         Args:
             x: feature maps of the B images, e.g. ((B, Cin, h, w),).

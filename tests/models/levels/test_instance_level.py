@@ -1,4 +1,5 @@
 """InstanceLevel: reset / keys / update; InstanceKeys carries its GEOs to the box head."""
+import pytest
 import torch
 
 from mamba_vod.models.levels import InstanceKeys
@@ -53,3 +54,27 @@ def test_key_dropout_draws_in_training_only():
     assert level.drops_clip_keys()
     level.eval()
     assert not level.drops_clip_keys()
+
+
+def test_the_paper_composition_keeps_one_memory_whose_projections_are_derived_once_per_row():
+    level = _level(composition='paper')
+    level.eval()
+    assert len(level.memories) == 1 and level.needs_frame_rows
+    for frame_id in range(4):
+        level.update(_frame_rows(), torch.rand(5), torch.full((5, ), frame_id))
+    memory = level.memories[0]
+    assert len(memory) == 20 and sorted(memory.extras) == ['key', 'key.1', 'value', 'value.1']
+    calls = []
+    for geo in level.geos:
+        geo.project_keys = lambda rows, calls=calls: calls.append(rows)
+    keys = level.keys(_frame_rows()).per_image[0]
+    assert calls == []  # a frame projects no memory row
+    assert keys[0].index is keys[1].index and len(keys[0].index) == 12  # one key set, both levels
+    assert level.keys_from_rows([None]).composition == 'paper'
+
+
+def test_the_paper_composition_refuses_enhanced_rows_and_unknown_compositions():
+    with pytest.raises(ValueError, match="release composition's"):
+        _level(composition='paper', memory_features='enhanced')
+    with pytest.raises(ValueError, match='composition must be one of'):
+        _level(composition='vfe')
