@@ -34,8 +34,8 @@ from typing import Dict, List
 import cv2
 from tqdm import tqdm
 
-from mamba_vod.engine import (StageFingerprint, environment, epoch_budget, evaluate_stage, load_config,
-                              package_digest, run_stage, source_digest, train_stage)
+from mamba_vod.engine import (StageFingerprint, environment, epoch_budget, evaluate_stage, load_config, run_stage,
+                              script_code_digest, train_stage)
 from mamba_vod.evaluation.functional import write_json
 from mamba_vod.utils import atomic_write
 
@@ -98,10 +98,10 @@ def render_comparison(data_root: str, checkpoints: Dict[str, str], out: str, for
 
 
 def video_fingerprint(script: str, models: Dict[str, StageFingerprint]) -> StageFingerprint:
-    """What decides a video: the trained ``models``, the package, the ``script`` that draws it
-    (relative to the repository) and the environment."""
-    return StageFingerprint(code=package_digest(), script=source_digest(osp.join(ROOT, script)),
-                            environment=environment(), **{name: model.value for name, model in models.items()})
+    """What decides a video: the trained ``models``, the ``script`` that draws it (relative to the
+    repository) with the package code it imports, and the environment."""
+    return StageFingerprint(code=script_code_digest(osp.join(ROOT, script)), environment=environment(),
+                            **{name: model.value for name, model in models.items()})
 
 
 def paper_protocol_results(results: Dict[str, dict], mamba_paper: dict) -> Dict[str, dict]:

@@ -4,9 +4,13 @@ A stage's fingerprint is a set of named sha256 digests of what decides its outpu
 
 - ``config``: the fully merged config (file + ``cfg_options``, data moved by
   :func:`~.experiment.rebase_paths`), as canonical JSON;
-- ``code``: the sources that run it (:func:`package_digest`: the ``mamba_vod`` package;
-  :func:`source_digest` for tools and scripts). Code is read as its syntax tree without
-  docstrings, so editing a comment or a docstring changes nothing;
+- ``code``: the sources that run it: for a training or an evaluation, the package files that
+  decide what its config builds and runs (:func:`config_code_digest`, over
+  :func:`.config_code.config_code_files`: the registered types it names, the train/test plumbing
+  and what they import), so a new detector file or an edited video writer leaves finished
+  trainings of other configs reusable; :func:`source_digest` for tools and scripts
+  (:func:`.config_code.script_code_files`: a script and what it imports). Code is read as its
+  syntax tree without docstrings, so editing a comment or a docstring changes nothing;
 - ``environment``: :func:`environment`, the versions of every package that can change a
   figure (torch, triton, mmcv, mmengine, mmdet, numpy, OpenCV, pycocotools, Pillow ...) and
   the device;
@@ -39,6 +43,7 @@ import torch
 from mmengine.config import Config
 
 from ..utils import atomic_write
+from .config_code import config_code_files, script_code_files
 from .experiment import evaluate, rebase_paths, train
 from .run_config import load_config
 from .stage_outputs import ALL_FILES, manifest_change, output_manifest
@@ -101,11 +106,15 @@ def _version(name: str) -> str:
         return '-'
 
 
-@functools.lru_cache(maxsize=1)
-def package_digest() -> str:
-    """sha256 of the ``mamba_vod`` sources, computed once per process: the code this process
-    imported and runs."""
-    return source_digest(osp.dirname(osp.dirname(osp.abspath(__file__))))
+def config_code_digest(cfg: Config) -> str:
+    """sha256 of the package code that decides what ``cfg`` builds and runs
+    (:func:`.config_code.config_code_files`)."""
+    return source_digest(*config_code_files(cfg))
+
+
+def script_code_digest(script: str) -> str:
+    """sha256 of ``script`` and the package code it imports (:func:`.config_code.script_code_files`)."""
+    return source_digest(*script_code_files(script))
 
 
 def _device() -> str:
@@ -203,9 +212,13 @@ def run_stage(stage: str, folder: str, fingerprint: StageFingerprint, run: Calla
     return result
 
 
-def _run_config_digest(config: str, cfg_options: Optional[dict], data_root: Optional[tuple]) -> str:
+def _run_fingerprint(config: str, cfg_options: Optional[dict], data_root: Optional[tuple], **parts: str
+                     ) -> StageFingerprint:
+    """The fingerprint of a run of ``config``: its merged config, the code it builds and runs, the
+    environment, and ``parts`` (what it consumes)."""
     cfg = load_config(config, cfg_options)
-    return config_digest(rebase_paths(cfg, *data_root) if data_root else cfg)
+    return StageFingerprint(config=config_digest(rebase_paths(cfg, *data_root) if data_root else cfg),
+                            code=config_code_digest(cfg), environment=environment(), **parts)
 
 
 def train_stage(config: str, work_dir: str, *, data: StageFingerprint, data_root: Optional[tuple] = None,
@@ -218,8 +231,7 @@ def train_stage(config: str, work_dir: str, *, data: StageFingerprint, data_root
     Returns:
         the checkpoint and the training's fingerprint (an evaluation's ``model``).
     """
-    fingerprint = StageFingerprint(config=_run_config_digest(config, cfg_options, data_root), code=package_digest(),
-                                   environment=environment(), data=data.value)
+    fingerprint = _run_fingerprint(config, cfg_options, data_root, data=data.value)
     checkpoint = run_stage(f'train {config}', work_dir, fingerprint,
                            lambda redo: train(config, work_dir, data_root=data_root, cfg_options=cfg_options,
                                               force=redo), outputs=('*.pth', 'last_checkpoint'), resumable=True,
@@ -234,8 +246,7 @@ def evaluate_stage(config: str, checkpoint: str, work_dir: str, *, model: StageF
     """:func:`~.experiment.evaluate` (same arguments), redone unless the config, the protocol,
     the code, the environment and ``model`` (the training's fingerprint) are those of the
     metrics in ``work_dir``, and its metrics and predictions are as it left them."""
-    fingerprint = StageFingerprint(config=_run_config_digest(config, cfg_options, data_root), code=package_digest(),
-                                   environment=environment(), model=model.value, protocol=str(protocol))
+    fingerprint = _run_fingerprint(config, cfg_options, data_root, model=model.value, protocol=str(protocol))
     return run_stage(f'test {config}' + (f' ({protocol} protocol)' if protocol else ''), work_dir, fingerprint,
                      lambda redo: evaluate(config, checkpoint, work_dir, data_root=data_root, cfg_options=cfg_options,
                                            out=out, force=redo, protocol=protocol),
