@@ -1,0 +1,5 @@
+"""Motion parts of the flow-based VID methods (DFF, FGFA): the flow network and feature warping."""
+from .flow_warp import flow_warp, resize_flow
+from .flownet_simple import FLOWNET_SIMPLE_URL, FlowNetSimple
+
+__all__ = ['FlowNetSimple', 'FLOWNET_SIMPLE_URL', 'flow_warp', 'resize_flow']
