@@ -167,25 +167,36 @@ class GEO(nn.Module):
         return ProjectedKeys(self._project_key_rows(keys), F.linear(keys, self.group_conv.weight.squeeze(-1)))
 
     def forward(self, query: torch.Tensor, keys: Union[torch.Tensor, ProjectedKeys]) -> torch.Tensor:
-        """Enhance ``query`` (Nq, C) or (B, Nq, C) with ``keys`` (Nk, C) or (B, Nk, C), Nk >= 1, or
-        with :class:`ProjectedKeys` (query (Nq, C) only).
+        """Enhance ``query`` (Nq, C) or (B, Nq, C) with ``keys`` (Nk, C) or (B, Nk, C), or with
+        :class:`ProjectedKeys` (query (Nq, C) only).
 
-        Returns ``query`` + aggregation, shaped like ``query``.
+        Returns ``query`` + aggregation, shaped like ``query``. With no keys (Nk = 0: a frame whose
+        references have no proposals, mmtracking #370) the weighted sum over the keys is empty, i.e.
+        0, and the output is ``query`` + the output mapping's bias: what mmtracking's fixed
+        ``SelsaAggregator`` (#463) and the literal formula give, finite and differentiable.
         """
         if isinstance(keys, ProjectedKeys):
             return self._forward_projected(query, keys)
         query_b, keys_b = self._as_batched(query, keys)
-        q = self._split_heads(self.project_queries(query_b))  # (B, H, Nq, d)
-        projected = self.project_keys(keys_b)
+        if keys_b.shape[1] == 0:
+            merged = query_b.new_zeros(query_b.shape)  # no keys: see the docstring
+        else:
+            merged = self._attend(query_b, self.project_keys(keys_b))  # (B, Nq, C)
+        return (query_b + self._output_map(merged)).reshape(query.shape)
+
+    def _output_map(self, merged: torch.Tensor) -> torch.Tensor:
+        """Merged heads (..., C) through the output mapping: ``output_proj``, or the group conv's bias
+        (its weight is folded into the values)."""
+        return self.output_proj(merged) if self.value_projection else merged + self.group_conv.bias
+
+    def _attend(self, query: torch.Tensor, projected: ProjectedKeys) -> torch.Tensor:
+        """The merged heads (B, Nq, C) of queries (B, Nq, C) over projected keys, each (B, Nk, C), Nk >= 1."""
+        q = self._split_heads(self.project_queries(query))  # (B, H, Nq, d)
         k, v = self._split_heads(projected.keys), self._split_heads(projected.values)  # (B, H, Nk, d)
         merged = self._merge_heads(geo_attention(q, k, v, backend=self.backend))  # (B, Nq, C)
         if self.centre_values:  # the attention weights sum to one: sum_j a_j (v_j - mean v) = merged - mean v
             merged = merged - projected.values.mean(1, keepdim=True)
-        if self.value_projection:
-            out = self.output_proj(merged)
-        else:
-            out = merged + self.group_conv.bias
-        return (query_b + out).reshape(query.shape)
+        return merged
 
     def _forward_projected(self, query: torch.Tensor, keys: ProjectedKeys) -> torch.Tensor:
         """:meth:`forward` over projected keys, the key set ``keys.index`` (all rows when None)."""
@@ -195,6 +206,8 @@ class GEO(nn.Module):
         index = keys.index
         if index is None:
             index = torch.arange(len(keys.keys), device=keys.keys.device)
+        if index.numel() == 0:  # no keys: the aggregation over nothing is 0, as in forward()
+            return query + self._output_map(query.new_zeros(query.shape))
         q = self.project_queries(query)  # (Nq, C): heads side by side
         mean_value = keys.values.index_select(0, index).mean(0) if self.centre_values else 0  # (C,)
         if self.value_projection:
@@ -218,8 +231,9 @@ class GEO(nn.Module):
         else:
             values = keys_b - keys_b.mean(1, keepdim=True) if self.centre_values else keys_b
             heads = attn @ values.unsqueeze(1)  # (B, H, Nq, C): raw keys as values
-            concat = heads.permute(0, 2, 1, 3).reshape(batch, num_queries, self.num_heads * self.channels)
-            out = self.group_conv(concat.transpose(1, 2)).transpose(1, 2)  # (B, Nq, C)
+            concat = heads.permute(0, 2, 1, 3).reshape(batch * num_queries, self.num_heads * self.channels, 1)
+            # each query row a length-1 sequence of the 1x1 conv, so that Nq = 0 is a batch of none
+            out = self.group_conv(concat).reshape(batch, num_queries, self.channels)  # (B, Nq, C)
         return (query_b + out).reshape(query.shape)
 
     def attention_weights(self, query: torch.Tensor, keys: torch.Tensor) -> torch.Tensor:
