@@ -36,3 +36,6 @@ TASK_UTILS = _child(mmdet_registry.TASK_UTILS, 'mmdet.models', 'mamba_vod.models
 VISUALIZERS = _child(mmdet_registry.VISUALIZERS, 'mmdet.visualization')
 VISBACKENDS = _child(mmdet_registry.VISBACKENDS, 'mmdet.visualization')
 LOG_PROCESSORS = _child(mmdet_registry.LOG_PROCESSORS, 'mmdet.engine')
+
+# Test protocols (how a video is fed to a detector at test time): ours only, no mmdet parent.
+TEST_PROTOCOL_TYPES = Registry('test protocol', scope=SCOPE, locations=['mamba_vod.datasets.test_protocol'])

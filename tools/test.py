@@ -1,5 +1,5 @@
 """Evaluate a checkpoint: ``python tools/test.py CONFIG CHECKPOINT [--work-dir D] [--out FILE]
-[--protocol {online,paper}] [--allow-partial] [--cfg-options k=v ...] [--launcher pytorch]``.
+[--protocol NAME] [--allow-partial] [--cfg-options k=v ...] [--launcher pytorch]``.
 Several GPUs: ``bash tools/dist_test.sh CONFIG CKPT N [ARGS]``.
 
 CHECKPOINT is a file, an ``http(s)://`` URL or a URI such as ``torchvision://``; it must fit
@@ -19,10 +19,12 @@ def parse_args(argv=None):
     parser.add_argument('checkpoint', help='checkpoint: a file, or a URL (downloaded once into the torch hub cache)')
     parser.add_argument('--work-dir', help='where the evaluation logs go (default ./work_dirs/<config>)')
     parser.add_argument('--out', help='also write all predictions to this .npz file (see tools/analysis/eval_vid.py)')
-    parser.add_argument('--protocol', choices=TEST_PROTOCOLS,
-                        help="video detectors: 'online' (past frames only, in order) or 'paper' (MAMBA's offline "
-                             'protocol: 14 references spread over the video at frame 0, then the other frames '
-                             "shuffled); default: the config's")
+    parser.add_argument('--protocol', metavar='NAME',
+                        help="video detectors: one of the test protocols the config's detector accepts, e.g. "
+                             "'online' (past frames only, in order; every video detector) or 'mamba_offline' "
+                             "(alias 'paper': MAMBA's offline protocol, 14 references spread over the video at "
+                             f"frame 0, then the other frames shuffled); known: {', '.join(TEST_PROTOCOLS)}; "
+                             "default: the config's")
     parser.add_argument('--allow-partial', action='store_true',
                         help='evaluate even if the checkpoint leaves parts of the model untrained (missing or '
                              'mis-shaped tensors keep their random initialisation)')

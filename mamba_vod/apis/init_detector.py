@@ -1,4 +1,4 @@
-"""Builds a detector from a config for inference (single-frame mmdet detectors and MAMBA).
+"""Builds a detector from a config for inference (single-frame mmdet detectors and video detectors).
 
 Mirrors ``mmdet.apis.init_detector``, with three differences: the model is built in
 the config's scope (``mamba_vod`` by default); without a checkpoint the model keeps

@@ -6,8 +6,9 @@ Shapes: a frame is (H, W, 3) uint8 BGR; boxes are (n, 4) float xyxy in that fram
 A step takes one frame of each of some streams. The frames go through the config's test
 pipeline, are grouped by their padded input size (so that a stream's results never depend on
 its neighbours' sizes) and run in chunks of ``max_batch``: backbone, RPN and RoI head as one
-batch; a video detector (MAMBA, ``predict_streams``) reads and writes each stream's own
-memory for its frame. A single-frame detector is batched the same way, without memories.
+batch; a video detector (a :class:`~mamba_vod.models.detectors.BaseVideoDetector`, through
+``predict_streams``) reads and writes each stream's own state for its frame. A single-frame
+detector is batched the same way, without state.
 """
 import logging
 import math
@@ -20,6 +21,8 @@ import torch
 from mmdet.structures import DetDataSample
 from mmengine.dataset import pseudo_collate
 from mmengine.logging import print_log
+
+from mamba_vod.models.detectors import BaseVideoDetector
 
 from .frame_check import check_frame
 from .init_detector import ConfigLike, init_detector
@@ -73,8 +76,8 @@ class MultiStreamDetector:
 
     @property
     def has_memory(self) -> bool:
-        """Whether the model is a video detector with a memory per stream (MAMBA)."""
-        return callable(getattr(self.model, 'predict_streams', None))
+        """Whether the model is a video detector, with a state per stream."""
+        return isinstance(self.model, BaseVideoDetector)
 
     def _warn_if_offline_protocol(self) -> None:
         protocol = self.cfg.get('test_dataloader', {}).get('dataset', {}).get('test_protocol')
@@ -118,7 +121,8 @@ class MultiStreamDetector:
 
         Args:
             frames: ``{stream_id: (H, W, 3) uint8 BGR frame}``; sizes may differ between streams
-                and from a stream's last frame (which empties its pixel memory, with a warning).
+                and from a stream's last frame (the model's state reacts, e.g. MAMBA empties its
+                pixel memory; with a warning).
             video_lengths: frames in a stream's video when known (a file).
 
         Returns:

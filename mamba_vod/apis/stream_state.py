@@ -15,8 +15,8 @@ class StreamState:
 
     Args:
         name: how messages name the stream.
-        memory: the stream's :class:`~mamba_vod.models.detectors.MemoryState`, or None for a
-            single-frame detector.
+        memory: the stream's :class:`~mamba_vod.models.detectors.MemoryState` (a video
+            detector's), or None for a single-frame detector.
     """
 
     def __init__(self, name: Hashable, memory=None) -> None:
@@ -35,16 +35,15 @@ class StreamState:
             self.memory.reset()
 
     def note_frame_size(self, frame: np.ndarray) -> None:
-        """A frame of another size than the last one empties the pixel memory (its rows and
-        cells belong to maps of the old size), with a warning."""
+        """A frame of another size than the last one is said with a warning; the model's state
+        reacts to it itself (:meth:`~mamba_vod.models.memory.CarriedState.on_frame_size_change`,
+        e.g. MAMBA's pixel memory is emptied, its instance memory kept)."""
         shape = frame.shape[:2]
         if self.frame_shape is not None and shape != self.frame_shape:
             print_log(f'stream {self.name!r}: frame size changed from {self.frame_shape[1]}x{self.frame_shape[0]} '
                       f'to {shape[1]}x{shape[0]} at frame {self.frame_id} of video {self.video_id}'
-                      + ('; the pixel memory is reset' if self.memory is not None else ''),
+                      + ('; state tied to the frame size is reset' if self.memory is not None else ''),
                       logger='current', level=logging.WARNING)
-            if self.memory is not None:
-                self.memory.reset(pixel=True, instance=False)
         self.frame_shape = shape
 
     def frame_info(self, frame: np.ndarray, img_id: int, video_length: Optional[int]) -> dict:

@@ -3,8 +3,9 @@
 The stream's state (which video, which frame, the last frame size, and the model's
 memories, which are bounded, so memory and latency stay flat however long the stream
 runs) is one :class:`StreamState`; this is a :class:`MultiStreamDetector` of one stream.
-Works with any mmdet detector; a video detector (MAMBA) keeps memories that belong to
-the current video.
+Works with any mmdet detector; a video detector (a
+:class:`~mamba_vod.models.detectors.BaseVideoDetector`) keeps a state that belongs to the
+current video.
 
 Shapes: a frame is (H, W, 3) uint8 BGR; boxes are (n, 4) float xyxy in that
 frame's pixels.
@@ -86,7 +87,8 @@ class StreamingDetector:
 
         Args:
             frame_bgr: (H, W, 3) uint8 BGR; its size may differ from the last frame's
-                (then the pixel memory is reset and a warning is logged).
+                (then the model's state reacts, e.g. MAMBA's pixel memory is reset, and a
+                warning is logged).
             video_length: frames in the video when known (a file), else unknown (-1).
 
         Returns:

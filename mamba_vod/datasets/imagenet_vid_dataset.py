@@ -21,7 +21,7 @@ the number dropped is logged. :class:`CocoVIDDataset` takes the classes from the
 """
 import os.path as osp
 from collections import Counter
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset, force_full_init
@@ -30,7 +30,7 @@ from mmengine.logging import print_log
 from mamba_vod.registry import DATASETS
 from .coco_vid_annotations import CocoVIDAnnotations
 from .ref_frame_sampler import RefFrameSampler
-from .test_protocol import protocol_frame_order, protocol_references
+from .test_protocol import TestProtocol, build_protocol
 
 VID_CLASSES = ('airplane', 'antelope', 'bear', 'bicycle', 'bird', 'bus', 'car', 'cattle', 'dog',
                'domestic_cat', 'elephant', 'fox', 'giant_panda', 'hamster', 'horse', 'lion',
@@ -46,9 +46,10 @@ class ImagenetVIDDataset(BaseDataset):
         load_as_video: read the json as videos (VID) or as still images (DET).
         ref_img_sampler: training: kwargs of :class:`RefFrameSampler` (``num_ref_imgs``,
             ``frame_range``, ``filter_key_img``, ``method``), or None for single-frame items.
-        test_protocol: test (``test_mode=True``): 'online' (default; single frames in frame
-            order) or 'paper' (frame 0 with 14 references, the rest shuffled); see
-            :mod:`mamba_vod.datasets.test_protocol`.
+        test_protocol: test (``test_mode=True``): the frame order and each frame's references,
+            a name ('online', the default: single frames in frame order; 'mamba_offline' /
+            'paper': frame 0 with 14 references, the rest shuffled; ...), a protocol config dict
+            or object; see :mod:`mamba_vod.datasets.test_protocol`.
         **kwargs: mmengine ``BaseDataset`` arguments (``ann_file``, ``data_root``,
             ``data_prefix=dict(img_path=...)``, ``filter_cfg``, ``pipeline``, ``test_mode``,
             ``serialize_data``, ``lazy_init``, ``max_refetch``). ``indices`` is not supported.
@@ -62,20 +63,21 @@ class ImagenetVIDDataset(BaseDataset):
     METAINFO = dict(classes=VID_CLASSES)
 
     def __init__(self, *, load_as_video: bool = True, ref_img_sampler: Optional[dict] = None,
-                 test_protocol: Optional[str] = None, **kwargs) -> None:
+                 test_protocol: Union[str, dict, TestProtocol, None] = None, **kwargs) -> None:
         if kwargs.get('indices') is not None:
             raise ValueError('ImagenetVIDDataset does not support `indices`; select videos in the json')
         self.load_as_video = load_as_video
-        self.ref_img_sampler = self._reference_sampler(ref_img_sampler, test_protocol, kwargs.get('test_mode', False))
-        self.test_protocol = (test_protocol or 'online') if kwargs.get('test_mode', False) else None
+        test_mode = kwargs.get('test_mode', False)
+        self.ref_img_sampler = self._reference_sampler(ref_img_sampler, test_protocol, test_mode)
+        self.test_protocol = build_protocol(test_protocol) if test_mode else None
         self._valid = np.zeros(0, dtype=np.int64)  # dataset index -> index of the frame in data_list
         self._video_start = np.zeros(0, dtype=np.int64)  # frame index -> index of its video's frame 0
         super().__init__(**kwargs)
 
     @staticmethod
-    def _reference_sampler(ref_img_sampler: Optional[dict], test_protocol: Optional[str],
+    def _reference_sampler(ref_img_sampler: Optional[dict], test_protocol: Union[str, dict, TestProtocol, None],
                            test_mode: bool) -> Optional[RefFrameSampler]:
-        """Training: the ``ref_img_sampler`` of the config; test: the protocol's."""
+        """Training: the ``ref_img_sampler`` of the config; test: none (the protocol gives the references)."""
         if not test_mode:
             if test_protocol is not None:
                 raise ValueError(f'test_protocol={test_protocol!r} is for test datasets (test_mode=True); '
@@ -86,9 +88,9 @@ class ImagenetVIDDataset(BaseDataset):
             return sampler
         if ref_img_sampler is not None:
             raise ValueError('a test dataset takes its references from its test protocol, not ref_img_sampler: set '
-                             "test_protocol='paper' (frame 0 with 14 references) or 'online' (none), or use "
+                             "test_protocol='mamba_offline' (frame 0 with 14 references) or 'online' (none), or use "
                              '`tools/test.py --protocol`')
-        return protocol_references(test_protocol or 'online')
+        return None
 
     # ------------------------------------------------------------------ loading
     def full_init(self) -> None:
@@ -204,7 +206,7 @@ class ImagenetVIDDataset(BaseDataset):
                 groups.append([])
                 last_start = start
             groups[-1].append(idx)
-        return groups if self.test_protocol is None else protocol_frame_order(self.test_protocol, groups)
+        return groups if self.test_protocol is None else self.test_protocol.frame_order(groups)
 
     @force_full_init
     def get_cat_ids(self, idx: int) -> List[int]:
@@ -220,7 +222,7 @@ class ImagenetVIDDataset(BaseDataset):
     def prepare_data(self, idx: int) -> Any:
         """Run the pipeline on sample ``idx``: one frame, or a dict of lists of T frames."""
         key = self.get_data_info(idx)
-        if self.ref_img_sampler is None:
+        if self.ref_img_sampler is None and not (self.test_protocol and self.test_protocol.gives_references):
             return self.pipeline(key)
         frames = [key] + self._references(key)
         return self.pipeline({name: [f.get(name) for f in frames] for name in key})
@@ -233,7 +235,8 @@ class ImagenetVIDDataset(BaseDataset):
         if not self.load_as_video:
             return [dict(key) for _ in range(self.ref_img_sampler.num_ref_imgs)]
         start = int(self._video_start[self._valid[key['sample_idx']]])
-        positions = self.ref_img_sampler.sample(key['frame_position'], key['video_length'])
+        chooser = self.ref_img_sampler.sample if self.ref_img_sampler else self.test_protocol.references
+        positions = chooser(key['frame_position'], key['video_length'])
         refs = [self._frame(start + p) for p in positions]
         for ref in refs:
             ref['sample_idx'] = key['sample_idx']

@@ -1,47 +1,147 @@
-"""The two ways a video detector is tested, defined once, on the data side.
+"""How a video detector is tested: protocols as registered objects, defined once, on the data side.
 
-- ``'online'``: the frames of each video in order, no references: each frame goes through the
-  memory of the frames before it (what a camera allows).
-- ``'paper'``: MAMBA's offline protocol, behind the paper's figures: frame 0 comes with 14
-  references spread over the whole video (``round(i * (L - 1) / 13)``, i = 0..13, Python
-  ``round``, duplicates kept: :class:`RefFrameSampler`'s ``'test_with_adaptive_stride'``),
-  which fill the memories; the other frames follow in a shuffled order (Python ``random``
-  seeded once with 10, then ``shuffle`` per video in dataset video order), so the memory
-  holds frames from before and after.
+A protocol says, for the frames of each video, in which order they are tested
+(:meth:`TestProtocol.frame_order`) and which other frames of the video come with each as its
+references (:meth:`TestProtocol.references`, positions in the video). The test dataset reads
+its protocol (``ImagenetVIDDataset(test_protocol=...)``, one config key, a name below or a
+config dict) and gives the frame order (``video_frame_indices``) that the ``VideoSampler``
+follows and the references of each frame; the model only sees "a frame" or "a frame with
+references". Each detector declares the protocols it accepts (``test_protocols``, the video
+detector base: only 'online'); ``tools/test.py --protocol NAME`` picks one of those.
 
-The test dataset reads its protocol (``ImagenetVIDDataset(test_protocol=...)``, one config key)
-and gives the frame-0 references and the frame order (``video_frame_indices``) that the
-``VideoSampler`` follows; the model only sees "a clip with references" or "a frame".
+The protocols, named for what they do:
+
+- :class:`OnlineProtocol` (``'online'``): the frames of each video in order, no references:
+  each frame sees only the frames before it, through the detector's state (what a camera allows).
+- :class:`ReferencesAtStart`: frame 0 comes with ``num_refs`` references spread over the whole
+  video (``round(i * (L - 1) / (num_refs - 1))``, i = 0 .. num_refs - 1, Python ``round``,
+  duplicates kept), the other frames with none, in frame order or shuffled (``shuffle_seed``:
+  Python ``random`` seeded once, then ``shuffle`` of each video after its frame 0, in dataset
+  video order). ``'mamba_offline'`` is MAMBA's offline protocol, behind the paper's figures
+  (14 references, shuffled with seed 10: the memory holds frames from before and after);
+  ``'paper'`` is kept as its old name.
+- :class:`SlidingWindow`: every frame with the frames ``stride * i`` away, i = -past .. future
+  (i != 0), positions outside the video clipped to its first or last frame (so those repeat),
+  frames in order (FGFA's offline protocol: 15 past and 15 future frames).
 """
 import random
-from typing import List, Optional
+from typing import Dict, List, Optional, Union
+
+from mamba_vod.registry import TEST_PROTOCOL_TYPES
 
 from .ref_frame_sampler import RefFrameSampler
 
-TEST_PROTOCOLS = ('online', 'paper')
-PAPER_REFERENCES = dict(num_ref_imgs=14, method='test_with_adaptive_stride')
-PAPER_SHUFFLE_SEED = 10
 
+class TestProtocol:
+    """The online protocol's behaviour, which the others refine: frames of each video in frame
+    order, no references."""
 
-def check_protocol(protocol: str) -> str:
-    if protocol not in TEST_PROTOCOLS:
-        raise ValueError(f'test protocol must be one of {TEST_PROTOCOLS}, got {protocol!r}')
-    return protocol
+    __test__ = False  # not a pytest test class
 
+    #: whether some frame comes with references (the dataset then packs clips of 1 + N frames)
+    gives_references = False
 
-def protocol_references(protocol: str) -> Optional[RefFrameSampler]:
-    """The sampler of the references a test frame carries under ``protocol`` (None: no references)."""
-    return RefFrameSampler(**PAPER_REFERENCES) if check_protocol(protocol) == 'paper' else None
-
-
-def protocol_frame_order(protocol: str, videos: List[List[int]]) -> List[List[int]]:
-    """Sample indices of each video (given in frame order) in the order ``protocol`` tests them."""
-    if check_protocol(protocol) == 'online':
+    def frame_order(self, videos: List[List[int]]) -> List[List[int]]:
+        """Sample indices of each video (given in frame order) in the order they are tested."""
         return [list(video) for video in videos]
-    rng = random.Random(PAPER_SHUFFLE_SEED)
-    ordered = []
-    for video in videos:
-        rest = list(video[1:])
-        rng.shuffle(rest)
-        ordered.append(list(video[:1]) + rest)
-    return ordered
+
+    def references(self, position: int, video_length: int) -> List[int]:
+        """Positions (0 .. video_length - 1) of the references of the frame at ``position``."""
+        return []
+
+    def __repr__(self) -> str:
+        fields = ', '.join(f'{key}={value!r}' for key, value in vars(self).items())
+        return f'{type(self).__name__}({fields})'
+
+
+@TEST_PROTOCOL_TYPES.register_module()
+class OnlineProtocol(TestProtocol):
+    """Past frames only: each video in frame order, no references."""
+
+
+@TEST_PROTOCOL_TYPES.register_module()
+class ReferencesAtStart(TestProtocol):
+    """Frame 0 with ``num_refs`` references spread over the whole video, the rest with none,
+    in frame order or, with ``shuffle_seed``, shuffled after frame 0."""
+
+    gives_references = True
+
+    def __init__(self, *, num_refs: int = 14, shuffle_seed: Optional[int] = None) -> None:
+        self.num_refs = num_refs
+        self.shuffle_seed = shuffle_seed
+        self._spread = RefFrameSampler(num_ref_imgs=num_refs, method='test_with_adaptive_stride')
+
+    def frame_order(self, videos: List[List[int]]) -> List[List[int]]:
+        if self.shuffle_seed is None:
+            return super().frame_order(videos)
+        rng = random.Random(self.shuffle_seed)  # one stream for the whole data set, as the authors'
+        ordered = []
+        for video in videos:
+            rest = list(video[1:])
+            rng.shuffle(rest)
+            ordered.append(list(video[:1]) + rest)
+        return ordered
+
+    def references(self, position: int, video_length: int) -> List[int]:
+        return self._spread.sample(position, video_length)
+
+    def __repr__(self) -> str:
+        return f'ReferencesAtStart(num_refs={self.num_refs}, shuffle_seed={self.shuffle_seed})'
+
+
+@TEST_PROTOCOL_TYPES.register_module()
+class SlidingWindow(TestProtocol):
+    """Every frame with ``past`` frames before it and ``future`` after it, ``stride`` apart,
+    clipped to the video (the first or last frame repeats), in frame order."""
+
+    gives_references = True
+
+    def __init__(self, *, past: int, future: int, stride: int = 1) -> None:
+        if min(past, future) < 0 or past + future < 1 or stride < 1:
+            raise ValueError(f'SlidingWindow needs past, future >= 0 (not both 0) and stride >= 1, got '
+                             f'past={past}, future={future}, stride={stride}')
+        self.past, self.future, self.stride = past, future, stride
+
+    def references(self, position: int, video_length: int) -> List[int]:
+        if not 0 <= position < video_length:
+            raise IndexError(f'frame position {position} outside a video of {video_length} frames')
+        return [min(max(position + offset * self.stride, 0), video_length - 1)
+                for offset in range(-self.past, self.future + 1) if offset != 0]
+
+
+#: the protocols ``--protocol NAME`` can name; a detector's ``test_protocols`` lists some of these
+NAMED_PROTOCOLS: Dict[str, dict] = {
+    'online': dict(type='OnlineProtocol'),
+    'mamba_offline': dict(type='ReferencesAtStart', num_refs=14, shuffle_seed=10),
+    'selsa_offline': dict(type='ReferencesAtStart', num_refs=14),
+    'fgfa_offline': dict(type='SlidingWindow', past=15, future=15),
+}
+#: old names kept working: 'paper' was MAMBA's offline protocol when it was the only method
+ALIASES = {'paper': 'mamba_offline'}
+TEST_PROTOCOLS = tuple(NAMED_PROTOCOLS) + tuple(ALIASES)
+
+
+def protocol_name(name: str) -> str:
+    """The protocol ``name`` stands for (an alias resolved).
+
+    Raises:
+        ValueError: an unknown name, listing the known ones.
+    """
+    name = ALIASES.get(name, name)
+    if name not in NAMED_PROTOCOLS:
+        known = ', '.join(repr(n) for n in NAMED_PROTOCOLS)
+        aliases = ', '.join(f'{alias!r} = {target!r}' for alias, target in ALIASES.items())
+        raise ValueError(f'unknown test protocol {name!r}: one of {known} (aliases: {aliases})')
+    return name
+
+
+def build_protocol(spec: Union[str, dict, TestProtocol, None]) -> TestProtocol:
+    """The protocol of ``spec``: a name (:data:`NAMED_PROTOCOLS`, :data:`ALIASES`), a config dict
+    of a registered type, a protocol, or None (online)."""
+    if isinstance(spec, TestProtocol):
+        return spec
+    if spec is None:
+        spec = 'online'
+    if isinstance(spec, str):
+        spec = NAMED_PROTOCOLS[protocol_name(spec)]
+    return TEST_PROTOCOL_TYPES.build(dict(spec))

@@ -186,8 +186,9 @@ def test_config(config: Union[str, Config], checkpoint: str, *, work_dir: Option
     Args:
         out: also write every prediction to this file (the VID metric's dump
             format, readable by ``tools/analysis/eval_vid.py``).
-        protocol: 'online' or 'paper' (:mod:`~mamba_vod.engine.test_protocol`), set
-            after ``cfg_options``; None keeps the config's.
+        protocol: a test protocol the config's detector accepts ('online', 'mamba_offline' /
+            'paper', ...: :mod:`~mamba_vod.engine.test_protocol`), set after ``cfg_options``;
+            None keeps the config's.
         allow_partial: accept a checkpoint that leaves parts of the model untrained.
     """
     if launcher not in LAUNCHERS:

@@ -9,6 +9,7 @@ from typing import List, Sequence
 
 import cv2
 import numpy as np
+import torch
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 VID_CLASSES = ('airplane', 'antelope', 'bear', 'bicycle', 'bird', 'bus', 'car', 'cattle', 'dog', 'domestic_cat',
@@ -170,6 +171,22 @@ def parse_summary(text: str) -> dict:
 MAMBA_SYNTHETIC = os.path.join(REPO, 'configs', 'synthetic', 'mamba_r18-dc5_synthetic.py')
 
 
+def run_tools_test(config: str, checkpoint: str, root: str, ann_file: str, work_dir: str, out: str,
+                   options: Sequence[str] = ()) -> None:
+    """``tools/test.py`` (its ``main``, in this process) on the COCO-VID data of
+    :func:`write_coco_vid` under ``root``, predictions to ``out``; ``options`` are more
+    ``--cfg-options`` (``key=value``)."""
+    import importlib.util
+    spec = importlib.util.spec_from_file_location('tools_test', os.path.join(REPO, 'tools', 'test.py'))
+    tools_test = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tools_test)
+    tools_test.main([
+        config, checkpoint, '--work-dir', work_dir, '--out', out, '--cfg-options',
+        f'test_dataloader.dataset.data_root={root}', 'test_dataloader.dataset.ann_file=annotations/val.json',
+        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
+        f'test_evaluator.ann_file={ann_file}', 'test_evaluator.frame_subsets=None', *options])
+
+
 def write_coco_vid(root: str, frames: Sequence[np.ndarray], video: str = 'val/vid_0000') -> str:
     """JPEG frames under ``root/Data/VID/<video>/`` and a COCO-VID json for them (one video, one
     box per frame) at ``root/annotations/val.json``; returns the json path."""
@@ -191,3 +208,17 @@ def write_coco_vid(root: str, frames: Sequence[np.ndarray], video: str = 'val/vi
     with open(path, 'w') as file:
         json.dump(coco, file)
     return path
+
+
+def assert_same_detections(ours, theirs, where: str, box_tol: float = 1e-3, score_tol: float = 1e-5) -> None:
+    """Every detection of ``ours`` is one of ``theirs``: the same label, its box within ``box_tol``
+    px, its score within ``score_tol``, and the other way round. Order-free: detections whose
+    scores differ by less than the arithmetic's noise may come in either order, and at the
+    ``max_per_img`` cut either may be kept, so detections that close to the last one are left out."""
+    cut = min(ours.scores.min(), theirs.scores.min()) + score_tol if len(ours) and len(theirs) else 0
+    for a, b in ((ours, theirs), (theirs, ours)):
+        for i in torch.nonzero(a.scores > cut)[:, 0].tolist():
+            close = ((b.bboxes - a.bboxes[i]).abs().max(dim=1).values <= box_tol) & (b.labels == a.labels[i]) & (
+                (b.scores - a.scores[i]).abs() <= score_tol)
+            assert close.any(), f'{where}: detection {i} (label {a.labels[i]}, score {a.scores[i]:.6f}) unmatched'
+    assert (ours.scores > cut).sum() == (theirs.scores > cut).sum(), where

@@ -36,20 +36,6 @@ def checkpoint(utils, tmp_path_factory):
     return path
 
 
-def assert_same_detections(ours, theirs, where: str, box_tol: float = 1e-3, score_tol: float = 1e-5) -> None:
-    """Every detection of ``ours`` is one of ``theirs``: the same label, its box within ``box_tol``
-    px, its score within ``score_tol``, and the other way round. Order-free: detections whose
-    scores differ by less than the arithmetic's noise may come in either order, and at the
-    ``max_per_img`` cut either may be kept, so detections that close to the last one are left out."""
-    cut = min(ours.scores.min(), theirs.scores.min()) + score_tol if len(ours) and len(theirs) else 0
-    for a, b in ((ours, theirs), (theirs, ours)):
-        for i in torch.nonzero(a.scores > cut)[:, 0].tolist():
-            close = ((b.bboxes - a.bboxes[i]).abs().max(dim=1).values <= box_tol) & (b.labels == a.labels[i]) & (
-                (b.scores - a.scores[i]).abs() <= score_tol)
-            assert close.any(), f'{where}: detection {i} (label {a.labels[i]}, score {a.scores[i]:.6f}) unmatched'
-    assert (ours.scores > cut).sum() == (theirs.scores > cut).sum(), where
-
-
 def _alone(utils, checkpoint, script):
     detector = StreamingDetector(utils.MAMBA_SYNTHETIC, checkpoint, cfg_options=OPTIONS)
     results = []
@@ -86,10 +72,10 @@ def test_each_stream_gets_what_it_gets_alone(utils, checkpoint):
         assert len(got[name]) == len(expected)
         for index, (ours, theirs) in enumerate(zip(got[name], expected)):
             assert ours.ori_shape == theirs.ori_shape
-            assert_same_detections(ours.pred_instances, theirs.pred_instances, f'stream {name} frame {index}')
+            utils.assert_same_detections(ours.pred_instances, theirs.pred_instances, f'stream {name} frame {index}')
     memories = {name: stream.memory for name, stream in detector.streams.items()}
-    assert len(memories['a'].instance.banks[0]) > 40 and len(memories['a'].pixel.bank) > 60  # sampled key sets
-    assert memories['a'].pixel.bank is not memories['c'].pixel.bank
+    assert len(memories['a']['instance_level'].banks[0]) > 40 and len(memories['a']['pixel_level'].bank) > 60  # sampled key sets
+    assert memories['a']['pixel_level'].bank is not memories['c']['pixel_level'].bank
 
 
 def test_close_frees_a_stream_and_errors_name_the_stream(utils, checkpoint):

@@ -44,7 +44,7 @@ def test_a_stream_gives_what_it_gives_alone_whatever_the_other_stream_does(detec
     alone = _detections(single.step(frame) for frame in video_a)
     together = _detections(multi.step({'a': a, 'b': b})['a'] for a, b in zip(video_a, video_b))
     _assert_same(together, alone)
-    assert len(multi.streams['a'].memory.instance.banks[0]) == 60  # full: key sets drawn, rows replaced
+    assert len(multi.streams['a'].memory['instance_level'].banks[0]) == 60  # full: key sets drawn, rows replaced
     single.reset()
     for frame in video_b:  # another video before it on the same stream
         single.step(frame)

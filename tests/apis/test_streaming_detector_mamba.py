@@ -1,6 +1,5 @@
 """StreamingDetector with MAMBA (configs/synthetic/mamba_r18-dc5_synthetic.py, random weights):
 bounded memories, frame-size changes, resets, and equality with tools/test.py's online mode."""
-import importlib.util
 import os
 
 import cv2
@@ -77,19 +76,6 @@ def test_a_config_of_the_paper_protocol_streams_online_and_says_so(utils, monkey
     assert any("tests with the 'paper' protocol; a stream is detected online" in message for message in said)
 
 
-def _run_tools_test(config, checkpoint, root, ann_file, work_dir, out):
-    spec = importlib.util.spec_from_file_location('tools_test', os.path.join(os.path.dirname(config), '..', '..',
-                                                                             'tools', 'test.py'))
-    tools_test = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tools_test)
-    tools_test.main([
-        config, checkpoint, '--work-dir', work_dir, '--out', out, '--cfg-options',
-        f'test_dataloader.dataset.data_root={root}', 'test_dataloader.dataset.ann_file=annotations/val.json',
-        'test_dataloader.num_workers=0', 'test_dataloader.persistent_workers=False',
-        f'test_evaluator.ann_file={ann_file}', 'test_evaluator.frame_subsets=None',
-        *(f'{key}={value}' for key, value in SEEDED.items())])
-
-
 def test_streaming_equals_tools_test_online_mode_on_the_same_video(utils, tmp_path):
     """Same checkpoint, same frames: the boxes of StreamingDetector and of tools/test.py agree."""
     root = str(tmp_path / 'data')
@@ -100,7 +86,8 @@ def test_streaming_equals_tools_test_online_mode_on_the_same_video(utils, tmp_pa
     checkpoint = str(tmp_path / 'random.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict(dataset_meta=model.dataset_meta)), checkpoint)
     out = str(tmp_path / 'preds.npz')
-    _run_tools_test(utils.MAMBA_SYNTHETIC, checkpoint, root, ann_file, str(tmp_path / 'work'), out)
+    utils.run_tools_test(utils.MAMBA_SYNTHETIC, checkpoint, root, ann_file, str(tmp_path / 'work'), out,
+                         [f'{key}={value}' for key, value in SEEDED.items()])
     offline = load_vid_predictions(out)
 
     detector = StreamingDetector(utils.MAMBA_SYNTHETIC, checkpoint, cfg_options=SEEDED)

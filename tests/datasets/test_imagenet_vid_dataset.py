@@ -138,11 +138,11 @@ def test_misconfigurations_are_refused(tmp_path):
     ann = write_vid(tmp_path, [3])
     with pytest.raises(ValueError, match='indices'):
         dataset(tmp_path, ann, indices=[0])
-    with pytest.raises(ValueError, match="references from its test protocol.*test_protocol='paper'"):
+    with pytest.raises(ValueError, match="references from its test protocol.*test_protocol='mamba_offline'"):
         dataset(tmp_path, ann, test_mode=True, ref_img_sampler=dict(method='uniform'))
     with pytest.raises(ValueError, match="test_protocol='paper' is for test datasets"):
         dataset(tmp_path, ann, test_protocol='paper')
-    with pytest.raises(ValueError, match="one of \\('online', 'paper'\\)"):
+    with pytest.raises(ValueError, match="unknown test protocol .*: one of 'online', 'mamba_offline'"):
         dataset(tmp_path, ann, test_mode=True, test_protocol='offline')
     with pytest.raises(ValueError, match='does not fit test_mode=False'):
         dataset(tmp_path, ann, ref_img_sampler=dict(method='test_with_adaptive_stride'))

@@ -8,6 +8,7 @@ import torch
 from mmengine.config import Config
 
 from mamba_vod.engine import apply_test_protocol, run_config
+from mamba_vod.engine.test_protocol import accepted_protocols
 from mamba_vod.registry import DATA_SAMPLERS, DATASETS
 from tests.configs.test_baseline_configs import point_at
 from tests.datasets.tiny_vid import write_vid
@@ -21,7 +22,7 @@ def test_each_protocol_is_one_key_of_the_test_dataset(path):
     cfg = Config.fromfile(path)
     before = cfg.to_dict()
     apply_test_protocol(cfg, 'paper')
-    assert cfg.test_dataloader.dataset.test_protocol == 'paper'
+    assert cfg.test_dataloader.dataset.test_protocol == 'mamba_offline'  # the alias resolved
     apply_test_protocol(cfg, 'online')
     after = cfg.to_dict()
     after['test_dataloader']['dataset'].pop('test_protocol')
@@ -54,8 +55,16 @@ def test_a_single_frame_detector_has_no_protocol():
     cfg = Config.fromfile('configs/synthetic/faster-rcnn_r18-dc5_synthetic.py')
     with pytest.raises(ValueError, match="PackVideoInputs.*'FasterRCNN'.*leave the protocol out"):
         apply_test_protocol(cfg, 'paper')
-    with pytest.raises(ValueError, match="one of \\('online', 'paper'\\)"):
+    with pytest.raises(ValueError, match="unknown test protocol 'offline': one of 'online', 'mamba_offline'"):
         apply_test_protocol(Config.fromfile(SYNTHETIC_MAMBA), 'offline')
+
+
+def test_a_detector_is_tested_only_with_the_protocols_it_declares():
+    cfg = Config.fromfile(SYNTHETIC_MAMBA)
+    assert accepted_protocols(cfg) == ('online', 'mamba_offline')
+    with pytest.raises(ValueError, match="MAMBA is not tested with protocol 'fgfa_offline': it accepts 'online', "
+                                         "'mamba_offline' \\('paper' = 'mamba_offline'\\)"):
+        apply_test_protocol(cfg, 'fgfa_offline')
 
 
 def test_test_config_applies_the_protocol_after_the_options(tmp_path):
@@ -64,7 +73,7 @@ def test_test_config_applies_the_protocol_after_the_options(tmp_path):
     cfg = run_config.test_config(SYNTHETIC_MAMBA, str(checkpoint), work_dir=str(tmp_path), protocol='paper',
                                  cfg_options={'test_dataloader.dataset.test_protocol': 'online',
                                               'test_dataloader.num_workers': 0}, allow_partial=True)
-    assert cfg.test_dataloader.dataset.test_protocol == 'paper' and cfg.test_dataloader.num_workers == 0
+    assert cfg.test_dataloader.dataset.test_protocol == 'mamba_offline' and cfg.test_dataloader.num_workers == 0
     release = 'configs/mamba/mamba-ins_r101-dc5_vfe-release_imagenetvid.py'
     assert run_config.test_config(release, str(checkpoint), allow_partial=True).test_dataloader.dataset.test_protocol \
         == 'paper'

@@ -137,9 +137,9 @@ def test_a_video_is_redrawn_when_the_script_that_draws_it_changes(load_tool, tmp
     script = tmp_path / 'draw.py'
     script.write_text('def draw(frame):\n    return frame\n')
     before = quickstart.video_fingerprint(str(script), models)
-    assert set(before.parts) == {'code', 'script', 'environment', 'baseline', 'mamba'}
+    assert set(before.parts) == {'code', 'environment', 'baseline', 'mamba'}  # code: the script and its imports
     assert 'device=' in before.parts['environment']
     script.write_text('def draw(frame):\n    return frame[::-1]\n')
     assert quickstart.video_fingerprint(str(script), models) != before
-    assert (quickstart.video_fingerprint('demo/video_demo.py', models).parts['script']
-            != quickstart.video_fingerprint('tools/misc/side_by_side_video.py', models).parts['script'])
+    assert (quickstart.video_fingerprint('demo/video_demo.py', models).parts['code']
+            != quickstart.video_fingerprint('tools/misc/side_by_side_video.py', models).parts['code'])

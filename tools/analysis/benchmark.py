@@ -40,6 +40,7 @@ import os.path as osp
 import platform
 import resource
 import time
+from collections import defaultdict
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
@@ -213,12 +214,14 @@ class SingleStreams:
 
 
 def memory_fill(states: Sequence) -> dict:
-    """Per level, the fewest rows a stream's bank holds and the key-set size (levels the model has)."""
-    banks = dict(pixel=[state.pixel.bank for state in states if state is not None and state.pixel is not None],
-                 instance=[bank for state in states if state is not None and state.instance is not None
-                           for bank in state.instance.banks])
-    return {level: dict(rows=min(len(bank) for bank in found), key_set=found[0].key_set_size)
-            for level, found in banks.items() if found}
+    """Per state carrier of the model (MAMBA: 'pixel_level', 'instance_level'), the fewest rows a
+    stream's memory bank holds and the key-set size (carriers with banks)."""
+    banks = defaultdict(list)
+    for state in states:
+        for name, part in ({} if state is None else state.parts).items():
+            banks[name] += part.memory_banks
+    return {name: dict(rows=min(len(bank) for bank in found), key_set=found[0].key_set_size)
+            for name, found in banks.items() if found}
 
 
 def _device_mb(device: str) -> float:

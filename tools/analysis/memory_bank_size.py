@@ -10,7 +10,8 @@ pixel level's ``pixels_per_detection`` rows for each of ``--detections-per-frame
 confident detections into the pixel bank (with ``memory_writes='frame'``:
 ``pixels_per_frame`` rows, which assumes a map of at least that many cells). fp32 rows, C channels of the
 level's GEO; a bank allocates its capacity when first written, and keeps beside each row its
-projections through the GEO (the key cache), so its bytes are capacity x 3C x 4 plus bookkeeping.
+projections through each GEO that reads it (the key cache), so its bytes are capacity x 3C x 4 plus
+bookkeeping (x 5C for the paper composition's one instance memory, read by both FC levels' GEOs).
 """
 import argparse
 import json
@@ -26,8 +27,8 @@ from mamba_vod.registry import MODELS
 
 def bank_sizes(model_cfg, frame_counts: List[int], detections_per_frame: int) -> Dict[str, dict]:
     """``{'<level>_after_<n>': {'rows': M, 'MiB': allocated}}`` for level pixel / instance (its
-    first bank), and ``stream_after_<n>``: the MiB one stream's memories hold (every bank, with the
-    cached key/value projections of its rows; :attr:`MemoryState.nbytes`).
+    first bank), and ``stream_after_<n>``: the MiB one stream's state holds (every bank, with the
+    cached key/value projections of its rows, and the carried set; :attr:`MemoryState.nbytes`).
 
     Args:
         model_cfg: a MAMBA model config; the model is built (no weights are read), in eval mode,

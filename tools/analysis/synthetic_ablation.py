@@ -2,39 +2,44 @@
 
     python tools/analysis/synthetic_ablation.py [--work-dir work_dirs/ablation] [--seeds 0 1 2]
         [--sets default hard] [--variants baseline pixel instance both both-enhanced] [--epochs 16]
-        [--protocols online paper] [--json OUT] [--summary-only]
+        [--protocols online offline] [--json OUT] [--summary-only]
 
-Every variant has the same backbone (R-18-DC5 from scratch), data, image size and
-training budget (16 epochs by default, ``--epochs N`` for another, the configs' lr step
-moved with it); only the aggregation differs: none (single-frame Faster R-CNN),
-pixel level only, instance level only, both, and both with the instance memory storing
-enhanced features (``both-enhanced``: the ``both`` training, tested with its own config). Each
-is a config file under ``configs/synthetic/``;
-on the hard set (``--sets hard``: several classes and unlabelled look-alikes per video,
-``make_synthetic_vid.py --preset hard``) the ``*_hard.py`` one, the same model on the hard
-data. Each (set, variant, seed) is trained and evaluated like ``tools/train.py`` /
-``tools/test.py`` do, the MAMBA variants under each test protocol
-(``mamba_vod.engine.test_protocol``: 'online', past frames only, and 'paper', the paper's
-offline protocol); the single-frame baseline scores the same under both and is evaluated
-once. A finished data set, training or evaluation is reused only when its config, code and
-inputs are those it was made with (``mamba_vod.engine.stage_fingerprint``), else redone.
+The methods and variants are data (:data:`METHODS`): each names its config on each data set, the
+method whose training it tests (if not its own) and the method its gains are measured against.
+Every variant has the same backbone (R-18-DC5 from scratch), data, image size and training
+budget (16 epochs by default, ``--epochs N`` for another, the configs' lr step moved with it);
+only the aggregation differs: none (single-frame Faster R-CNN), pixel level only, instance
+level only, both, and both in the release composition with a memory of enhanced features
+(``both-enhanced``). On the hard set (``--sets hard``: several classes and unlabelled
+look-alikes per video, ``make_synthetic_vid.py --preset hard``) each has its ``*_hard.py``
+config, the same model on the hard data. Each (set, variant, seed) is trained and evaluated
+like ``tools/train.py`` / ``tools/test.py`` do, under the protocols read from its config
+(:func:`run_protocols`: 'online', past frames only, and its detector's own offline protocol,
+for MAMBA 'mamba_offline', the paper's); a single-frame detector scores the same under every
+protocol and is evaluated once. A finished data set, training or evaluation is reused only
+when its config, code and inputs are those it was made with
+(``mamba_vod.engine.stage_fingerprint``), else redone.
 
 Prints mAP@0.5 overall / degraded / clean frames, mean ± standard error over seeds with each seed's
-figure, and each variant's difference from the baseline on degraded frames with its combined
+figure, and each variant's difference from its reference on degraded frames with its combined
 error (a difference is called only when it exceeds that error), one table per set and protocol,
 and writes every result to one JSON (``--json``, default ``WORK_DIR/ablation.json``;
 ``tools/analysis/plot_ablation.py`` draws it): ``results`` holds one record per (set, protocol,
 variant, seed) with the mAPs in percent, ``runs`` and ``summary`` (mean, stdev, per-seed values)
-the same nested as ``{set: {protocol: {variant: ...}}}``.
+the same nested as ``{set: {protocol: {variant: ...}}}``; protocol is 'online' or 'offline'.
 """
 import argparse
+import functools
 import json
 import os
 import os.path as osp
 import statistics
 import sys
+from dataclasses import dataclass
+from typing import Dict, Optional
 
-from mamba_vod.engine import TEST_PROTOCOLS, epoch_budget, evaluate_stage, train_stage
+from mamba_vod.engine import epoch_budget, evaluate_stage, load_config, train_stage
+from mamba_vod.engine.test_protocol import accepted_protocols
 from mamba_vod.evaluation.functional import write_json
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -43,22 +48,47 @@ sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
 from plot_ablation import mean_and_error  # noqa: E402
 from synthetic_data_stage import prepare_synthetic_data  # noqa: E402
 
-#: data set -> its generator options, the data root its configs name, their file suffix
+#: data set -> its generator options and the data root its configs name
 SETS = {
-    'default': dict(generator=['--seed', '0'], config_root='data/synthetic_vid/', suffix=''),
-    'hard': dict(generator=['--preset', 'hard', '--seed', '0'], config_root='data/synthetic_vid_hard/',
-                 suffix='_hard'),
+    'default': dict(generator=['--seed', '0'], config_root='data/synthetic_vid/'),
+    'hard': dict(generator=['--preset', 'hard', '--seed', '0'], config_root='data/synthetic_vid_hard/'),
 }
-VARIANTS = {
-    'baseline': 'faster-rcnn_r18-dc5_synthetic',
-    'pixel': 'mamba-pix_r18-dc5_synthetic',
-    'instance': 'mamba-ins_r18-dc5_synthetic',
-    'both': 'mamba_r18-dc5_synthetic',
-    'both-enhanced': 'mamba-enhanced_r18-dc5_synthetic',
+#: ``--protocols`` values: the configs' 'online' (past frames only) and each method's own offline
+#: protocol (the one its detector declares besides 'online'); 'paper' is the old name of 'offline'
+PROTOCOLS = ('online', 'offline')
+PROTOCOL_ALIASES = {'paper': 'offline'}
+
+
+@dataclass(frozen=True)
+class Method:
+    """One row of the comparison.
+
+    Args:
+        configs: the config of each data set (:data:`SETS`).
+        tested_from: the method whose trained model this one tests with its own config (None:
+            it trains its own).
+        reference: the method its gains are measured against (None: none).
+    """
+    configs: Dict[str, str]
+    tested_from: Optional[str] = None
+    reference: Optional[str] = 'baseline'
+
+
+def synthetic(name: str) -> Dict[str, str]:
+    """The configs of ``name`` on the default and the hard set (``configs/synthetic/NAME[_hard].py``)."""
+    return {'default': f'configs/synthetic/{name}.py', 'hard': f'configs/synthetic/{name}_hard.py'}
+
+
+#: the methods and variants, as data: what each trains and tests, and against what
+METHODS = {
+    'baseline': Method(synthetic('faster-rcnn_r18-dc5_synthetic'), reference=None),
+    'pixel': Method(synthetic('mamba-pix_r18-dc5_synthetic')),
+    'instance': Method(synthetic('mamba-ins_r18-dc5_synthetic')),
+    'both': Method(synthetic('mamba_r18-dc5_synthetic')),
+    # the release composition with the memory of enhanced rows: its own training (the paper-form
+    # 'both' training cannot be tested with it)
+    'both-enhanced': Method(synthetic('mamba-enhanced_r18-dc5_synthetic')),
 }
-#: variants that are another variant's trained model, tested with their own config (what the
-#: instance memory stores is a test-time choice: 'both-enhanced' is the 'both' training)
-TESTED_FROM = {'both-enhanced': 'both'}
 DEFAULT_VARIANTS = ['baseline', 'pixel', 'instance', 'both']
 COLUMNS = [('all', 'all frames', 'vid/mAP'), ('degraded', 'degraded', 'vid/mAP_degraded'),
            ('clean', 'clean', 'vid/mAP_clean')]
@@ -66,7 +96,20 @@ COLUMNS = [('all', 'all frames', 'vid/mAP'), ('degraded', 'degraded', 'vid/mAP_d
 
 def config_of(variant: str, data_set: str = 'default') -> str:
     """The config file of ``variant`` on ``data_set``."""
-    return f'configs/synthetic/{VARIANTS[variant]}{SETS[data_set]["suffix"]}.py'
+    return METHODS[variant].configs[data_set]
+
+
+@functools.lru_cache(maxsize=None)
+def run_protocols(config: str) -> Optional[Dict[str, str]]:
+    """``{'online': 'online', 'offline': NAME}``: the protocols a run of ``config`` is tested with,
+    read from its detector's ``test_protocols``; None for a single-frame detector, which scores the
+    same under every protocol and is tested once."""
+    cfg = load_config(config)
+    if not any(transform.get('type', '').endswith('PackVideoInputs')
+               for transform in cfg.test_dataloader.dataset.get('pipeline', [])):
+        return None
+    offline = [name for name in accepted_protocols(cfg) if name != 'online']
+    return dict(online='online', **({'offline': offline[0]} if offline else {}))
 
 
 def run_dir(work_dir: str, variant: str, seed: int, epochs: int, data_set: str = 'default') -> str:
@@ -76,10 +119,10 @@ def run_dir(work_dir: str, variant: str, seed: int, epochs: int, data_set: str =
     return osp.join(base, variant, f'{epochs}e_seed{seed}')
 
 
-def eval_dir(run_folder: str, variant: str, protocol: str) -> str:
-    """Where a run's evaluation under ``protocol`` lives: ``RUN/test`` online (the configs'
-    protocol) and for the baseline, which has none; ``RUN/test_paper`` for the paper's."""
-    return osp.join(run_folder, 'test' if protocol == 'online' or variant == 'baseline' else f'test_{protocol}')
+def eval_dir(run_folder: str, protocol: Optional[str]) -> str:
+    """Where a run's evaluation under the test protocol ``protocol`` lives: ``RUN/test`` online
+    (the configs' protocol) and for a single-frame detector (None), ``RUN/test_NAME`` for another."""
+    return osp.join(run_folder, 'test' if protocol in (None, 'online') else f'test_{protocol}')
 
 
 def data_root_of(data_dir: str, data_set: str) -> str:
@@ -87,41 +130,48 @@ def data_root_of(data_dir: str, data_set: str) -> str:
     return osp.join(data_dir, osp.basename(SETS[data_set]['config_root'].rstrip('/')))
 
 
+def _protocols_of(config: str, protocols) -> Dict[str, Optional[str]]:
+    """``{'online' | 'offline': protocol name}`` for the requested ``protocols`` (one shared
+    evaluation, None, for a single-frame detector); a method without an offline protocol has none."""
+    own = run_protocols(config)
+    return {kind: None if own is None else own[kind] for kind in protocols if own is None or kind in own}
+
+
 def run_set(work_dir: str, data_set: str, data_root: str, variants, seeds, epochs: int = 16,
-            protocols=TEST_PROTOCOLS) -> dict:
+            protocols=PROTOCOLS) -> dict:
     """Makes ``data_set`` in ``data_root``, trains every (variant, seed) on it and evaluates it
     under each protocol, reusing what is unchanged: ``{protocol: {variant: {seed: metrics}}}``."""
     data = prepare_synthetic_data(data_root, SETS[data_set]['generator'])
     moved = (SETS[data_set]['config_root'], data_root)
     runs = {protocol: {} for protocol in protocols}
     for variant in variants:
-        trained = TESTED_FROM.get(variant, variant)
+        trained = METHODS[variant].tested_from or variant
         train_config, test_config = config_of(trained, data_set), config_of(variant, data_set)
         budget = epoch_budget(train_config, epochs)
         for seed in seeds:
             checkpoint, model = train_stage(train_config, run_dir(work_dir, trained, seed, epochs, data_set),
                                             data=data, data_root=moved, cfg_options={'randomness.seed': seed, **budget})
             folder = run_dir(work_dir, variant, seed, epochs, data_set)
-            for protocol in protocols:
-                runs[protocol].setdefault(variant, {})[seed] = evaluate_stage(
-                    test_config, checkpoint, eval_dir(folder, variant, protocol), model=model, data_root=moved,
-                    protocol=None if variant == 'baseline' else protocol)
+            for kind, protocol in _protocols_of(test_config, protocols).items():
+                runs[kind].setdefault(variant, {})[seed] = evaluate_stage(
+                    test_config, checkpoint, eval_dir(folder, protocol), model=model, data_root=moved,
+                    protocol=protocol)
     return runs
 
 
-def finished_runs(work_dir: str, variants, seeds, epochs: int = 16, protocols=TEST_PROTOCOLS,
+def finished_runs(work_dir: str, variants, seeds, epochs: int = 16, protocols=PROTOCOLS,
                   data_set: str = 'default') -> dict:
     """The metrics of the runs already evaluated in ``work_dir`` on ``data_set``,
     ``{protocol: {variant: {seed: metrics}}}`` (variants without any are left out)."""
     runs = {protocol: {} for protocol in protocols}
-    for protocol in protocols:
-        for variant in variants:
+    for variant in variants:
+        for kind, protocol in _protocols_of(config_of(variant, data_set), protocols).items():
             for seed in seeds:
-                folder = eval_dir(run_dir(work_dir, variant, seed, epochs, data_set), variant, protocol)
+                folder = eval_dir(run_dir(work_dir, variant, seed, epochs, data_set), protocol)
                 metrics_file = osp.join(folder, 'test_metrics.json')
                 if osp.isfile(metrics_file):
                     with open(metrics_file) as f:
-                        runs[protocol].setdefault(variant, {})[seed] = json.load(f)
+                        runs[kind].setdefault(variant, {})[seed] = json.load(f)
     return runs
 
 
@@ -158,21 +208,24 @@ def difference(summary: dict, variant: str, key: str, reference: str = 'baseline
 
 
 def print_table(summary: dict, seeds, protocol: str, data_set: str = 'default') -> None:
+    """One markdown table of ``summary`` (:func:`summarise`) for ``protocol`` ('online' or 'offline')."""
     print(f'{data_set} set, {protocol} protocol: mAP@0.5 (%), mean ± standard error over the seeds run '
-          f'(of {list(seeds)}), per seed in brackets; last column: degraded minus the baseline ± the combined '
-          'error, * where it exceeds the error')
-    print('| variant | ' + ' | '.join(title for _, title, _ in COLUMNS) + ' | degraded - baseline |')
+          f'(of {list(seeds)}), per seed in brackets; last column: degraded minus the method\'s reference (the '
+          'baseline) ± the combined error, * where it exceeds the error')
+    print('| variant | ' + ' | '.join(title for _, title, _ in COLUMNS) + ' | degraded - reference |')
     print('| --- |' + ' --- |' * (len(COLUMNS) + 1))
     for variant, metrics in summary.items():
         cells = [f'{metrics[key][0]:.1f} ± {mean_and_error(metrics[key][2])[1]:.1f} '
                  f'({", ".join(f"{v:.1f}" for v in metrics[key][2])})' for _, _, key in COLUMNS]
-        versus = ''
-        if variant != 'baseline' and 'baseline' in summary:
-            delta, error, called = difference(summary, variant, 'vid/mAP_degraded')
+        versus, reference = '', METHODS[variant].reference
+        if reference in summary:
+            delta, error, called = difference(summary, variant, 'vid/mAP_degraded', reference)
             versus = f'{delta:+.1f} ± {error:.1f}{" *" if called else ""}'
         print(f'| {variant} (seeds {metrics["seeds"]}) | ' + ' | '.join(cells) + f' | {versus} |')
-    if protocol != 'online' and 'baseline' in summary:
-        print('(the baseline detects every frame on its own: its scores are the same under every protocol)')
+    single_frame = [variant for variant in summary if run_protocols(config_of(variant, data_set)) is None]
+    if protocol != 'online' and single_frame:
+        print(f'({", ".join(single_frame)}: single-frame, detects every frame on its own: the same under every '
+              'protocol)')
 
 
 def main(argv=None):
@@ -184,13 +237,15 @@ def main(argv=None):
                         help="data sets: 'default' (one class per video) and/or 'hard' (several classes and "
                         'unlabelled look-alikes per video, 64 frames)')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--variants', nargs='+', choices=list(VARIANTS), default=DEFAULT_VARIANTS,
+    parser.add_argument('--variants', nargs='+', choices=list(METHODS), default=DEFAULT_VARIANTS,
                         help=f'default: {" ".join(DEFAULT_VARIANTS)}')
     parser.add_argument('--epochs', type=int, default=16,
                         help="epochs of every variant (default 16; at the configs' 8 every model is still improving)")
-    parser.add_argument('--protocols', nargs='+', choices=TEST_PROTOCOLS, default=list(TEST_PROTOCOLS),
-                        help="test protocols of the MAMBA variants (default both: 'online', past frames only; "
-                             "'paper', the paper's offline protocol)")
+    parser.add_argument('--protocols', nargs='+', choices=PROTOCOLS, default=list(PROTOCOLS),
+                        type=lambda name: PROTOCOL_ALIASES.get(name, name),
+                        help="test protocols (default both: 'online', past frames only; 'offline', each "
+                             "method's own offline protocol, for MAMBA its paper's, 'mamba_offline'; 'paper' "
+                             "is an old name of 'offline')")
     parser.add_argument('--json', help='write every result and the summary here (default WORK_DIR/ablation.json)')
     parser.add_argument('--summary-only', action='store_true',
                         help='train nothing: summarise the finished runs found in the work dir')

@@ -18,25 +18,25 @@ from torch import Tensor
 
 from .reference_keys import proposal_rows
 from .stage_records import reference_frame_ids
+from .video_frame import VideoFrame
 
 
-def start_from_references(detector, feats: Tensor, data_sample: DetDataSample) -> None:
+def start_from_references(detector, references: Tensor, data_sample: DetDataSample) -> None:
     """Empties ``detector``'s memories and fills them from the references (not the key frame).
 
     Args:
-        detector: a :class:`MAMBA` with a pixel level.
-        feats: (T, C, h, w) the key frame's map, then its references'.
+        detector: a :class:`MAMBA` with a pixel level, its memories those of the key frame's stream.
+        references: (N, C, h, w) the references' maps.
         data_sample: the key frame's (``ref_frame_ids`` name the references).
     """
     meta = data_sample.metainfo
-    initial = feats[1:]
-    frame_ids = reference_frame_ids(meta, len(initial)).tolist()[:len(initial)]  # the key frame's id dropped
+    frame_ids = reference_frame_ids(meta, len(references)).tolist()[:len(references)]  # the key frame's id dropped
     detector.pixel_level.reset()
     if detector.instance_level is not None:
-        rows, proposals = proposal_rows(detector, initial, meta)
+        rows, proposals = proposal_rows(detector, references, meta)
         image_frame_ids = torch.tensor(frame_ids, device=proposals.image.device)[proposals.image]
         detector.instance_level.update(rows, proposals.scores, image_frame_ids, replace=True)
-    for feat, frame_id in zip(initial, frame_ids):
-        detected = detector.detect(feat[None], [data_sample], False, [None], [detector.memories.current])[0]
-        detections = detected.detections
-        detector.pixel_level.write_detections(feat, detections.bboxes, detections.scores, frame_id)
+    for feat, frame_id in zip(references, frame_ids):
+        frame = VideoFrame(data_sample, image=None, rescale=False, x=(feat[None], ))
+        detector.detect_frames([frame], [detector.memories.current])
+        detector.pixel_level.write_detections(feat, frame.detections.bboxes, frame.detections.scores, frame_id)

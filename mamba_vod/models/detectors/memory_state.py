@@ -1,60 +1,78 @@
-"""What one stream (a video, a camera) carries from frame to frame through MAMBA.
+"""What one stream (a video, a camera) carries from frame to frame through a video detector.
 
-A :class:`MemoryState` holds each level's memory (banks with their cached projections, the
-pixel level's carried set and its generator) and the video it belongs to. The detector reads
-and writes the state its :class:`LevelMemories` holds now; a state is swapped in and out by
-reference, never copied, so one model serves many streams, each with its own memory
-(``MAMBA.predict_streams``, :class:`mamba_vod.apis.MultiStreamDetector`).
+A :class:`MemoryState` is the collection of the states of the detector's state carriers
+(:class:`~mamba_vod.models.memory.StateCarrier`, found on the model: for MAMBA its pixel
+level's and its instance level's memories, by module name), with the video and frame size the
+stream is at. The detector reads and writes the state its :class:`StreamMemories` holds now; a
+state is swapped in and out by reference, never copied, so one model serves many streams, each
+with its own state (:meth:`BaseVideoDetector.predict_streams`,
+:class:`mamba_vod.apis.MultiStreamDetector`).
+
+The rules of a stream (:meth:`StreamMemories.follow`): a frame of another ``video_id`` empties
+every state; a frame of another size (``ori_shape``) than the last one calls each state's
+:meth:`~mamba_vod.models.memory.CarriedState.on_frame_size_change`.
 """
 import contextlib
-from dataclasses import dataclass
-from typing import Any, Iterator, Optional
+from typing import Any, Dict, Iterable, Iterator, Mapping, Optional
 
-from ..levels.instance_level import InstanceMemory
-from ..levels.pixel_level import PixelMemory
+from ..memory import CarriedState, StateCarrier
 
 
-@dataclass
 class MemoryState:
-    """The memories of one stream (None for a level the model lacks) and its current video."""
-    pixel: Optional[PixelMemory] = None
-    instance: Optional[InstanceMemory] = None
-    video_id: Any = None
+    """One stream's state: the carriers' states by module name, its video and its frame size.
 
-    def reset(self, pixel: bool = True, instance: bool = True) -> None:
-        """Empties the pixel and/or instance memories; after both, the next frame starts a video."""
-        for memory, chosen in ((self.pixel, pixel), (self.instance, instance)):
-            if chosen and memory is not None:
-                memory.reset()
-        if pixel and instance:
-            self.video_id = None
+    Args:
+        parts: ``{module name: state}`` (e.g. ``{'pixel_level': PixelMemory, 'instance_level':
+            InstanceMemory}``); empty for a detector without carriers.
+    """
+
+    def __init__(self, parts: Mapping[str, CarriedState]) -> None:
+        self.parts: Dict[str, CarriedState] = dict(parts)
+        self.video_id: Any = None
+        self.frame_size: Optional[tuple] = None
+
+    def __getitem__(self, name: str) -> CarriedState:
+        """The state of the carrier ``name`` (e.g. ``state['instance_level'].banks``)."""
+        return self.parts[name]
+
+    def reset(self, names: Optional[Iterable[str]] = None) -> None:
+        """Empties the states ``names`` (all when None); after all of them the next frame starts
+        a video."""
+        chosen = list(self.parts) if names is None else list(names)
+        unknown = sorted(set(chosen) - set(self.parts))
+        if unknown:
+            raise KeyError(f'no stream state named {unknown}; the states are {sorted(self.parts)}')
+        for name in chosen:
+            self.parts[name].reset()
+        if set(chosen) == set(self.parts):
+            self.video_id = self.frame_size = None
+
+    def on_frame_size_change(self) -> None:
+        """Each state reacts to a new frame size (:meth:`CarriedState.on_frame_size_change`)."""
+        for state in self.parts.values():
+            state.on_frame_size_change()
 
     @property
     def nbytes(self) -> int:
-        """Bytes the state's banks hold (rows, projections and bookkeeping, at their capacity once written)."""
-        banks = ([self.pixel.bank] if self.pixel is not None else []) + (
-            list(self.instance.banks) if self.instance is not None else [])
-        carried = self.pixel.carried if self.pixel is not None and self.pixel.carried is not None else None
-        return sum(bank.nbytes for bank in banks) + (0 if carried is None else carried.numel() * carried.element_size())
+        """Bytes the stream's states hold (banks at their capacity once written, with their cached
+        projections and bookkeeping)."""
+        return sum(state.nbytes for state in self.parts.values())
 
 
-class LevelMemories:
-    """The memory state a detector's levels read and write now, and the means to swap it.
+class StreamMemories:
+    """The :class:`MemoryState` a detector's carriers read and write now, and the means to swap it.
 
     Args:
-        pixel_level, instance_level: the detector's levels (None where it has none).
+        carriers: ``{module name: carrier}`` of the detector.
     """
 
-    def __init__(self, pixel_level, instance_level) -> None:
-        self.levels = (pixel_level, instance_level)
-        self._current = MemoryState(None if pixel_level is None else pixel_level.state,
-                                    None if instance_level is None else instance_level.state)
+    def __init__(self, carriers: Mapping[str, StateCarrier]) -> None:
+        self.carriers: Dict[str, StateCarrier] = dict(carriers)
+        self._current = MemoryState({name: carrier.state for name, carrier in self.carriers.items()})
 
     def new_state(self) -> MemoryState:
-        """Empty memories for another stream (seeded as the levels' configs say)."""
-        pixel_level, instance_level = self.levels
-        return MemoryState(None if pixel_level is None else pixel_level.new_state(),
-                           None if instance_level is None else instance_level.new_state())
+        """Empty states for another stream (seeded as the carriers' configs say)."""
+        return MemoryState({name: carrier.new_state() for name, carrier in self.carriers.items()})
 
     @property
     def current(self) -> MemoryState:
@@ -62,10 +80,12 @@ class LevelMemories:
 
     @current.setter
     def current(self, state: MemoryState) -> None:
+        if state.parts.keys() != self.carriers.keys():
+            raise ValueError(f'a stream state of {sorted(state.parts)} for a model whose state carriers are '
+                             f'{sorted(self.carriers)}; make it with model.memories.new_state()')
         self._current = state
-        for level, level_state in zip(self.levels, (state.pixel, state.instance)):
-            if level is not None:
-                level.state = level_state
+        for name, carrier in self.carriers.items():
+            carrier.state = state.parts[name]
 
     @contextlib.contextmanager
     def using(self, state: MemoryState) -> Iterator[None]:
@@ -76,12 +96,18 @@ class LevelMemories:
         finally:
             self.current = previous
 
-    def reset(self, pixel: bool = True, instance: bool = True) -> None:
-        """Empties the current pixel and/or instance memories (:meth:`MemoryState.reset`)."""
-        self._current.reset(pixel, instance)
+    def reset(self, names: Optional[Iterable[str]] = None) -> None:
+        """Empties the current states ``names`` (all when None; :meth:`MemoryState.reset`)."""
+        self._current.reset(names)
 
-    def follow_video(self, video_id: Any) -> None:
-        """A frame of ``video_id`` comes: the memories are emptied when it is another video."""
-        if video_id != self._current.video_id:
-            self.reset()
-        self._current.video_id = video_id
+    def follow(self, meta: Mapping) -> None:
+        """A frame (its ``metainfo``) comes: another ``video_id`` empties the states, another
+        frame size (``ori_shape``) than the last one makes each react to it."""
+        state = self._current
+        video_id, size = meta.get('video_id'), meta.get('ori_shape')
+        size = None if size is None else tuple(size)
+        if video_id != state.video_id:
+            state.reset()
+        elif size is not None and state.frame_size is not None and size != state.frame_size:
+            state.on_frame_size_change()
+        state.video_id, state.frame_size = video_id, size

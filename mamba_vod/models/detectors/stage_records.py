@@ -1,5 +1,5 @@
-"""What MAMBA's stages hand each other: a clip's frames, the keys of its explicit references,
-and what the detection of a map found.
+"""What MAMBA's hooks keep on a :class:`~.video_frame.VideoFrame`: the keys of its explicit
+references (``frame.references``) and its instance keys (``frame.keys``).
 
 Shape shorthand: B clips, T frames of a clip (index 0 the key frame, 1.. its references),
 N reference maps, k pixel keys, C channels of the map, K proposals per reference, C' channels
@@ -21,12 +21,12 @@ class References(NamedTuple):
     instance_rows: Optional[List[Tensor]]  # per FC level (N*K, C'), raw rows r_i
     proposals: Optional[InstanceData]  # their proposals: scores, ``image`` (the reference of each)
     frame_ids: Optional[Tensor] = None  # (N,) frame id of each reference (test time)
+    key_map: Optional[Tensor] = None  # (C, h, w) the key frame's map enhanced by them (test time)
 
 
-class Detected(NamedTuple):
-    """What :meth:`MAMBA.detect` found on a map."""
-    detections: InstanceData  # bboxes, scores, labels
-    top: Optional[InstanceData]  # the top-K proposals (with an instance level)
+class FrameKeys(NamedTuple):
+    """A test frame's instance keys (:meth:`MAMBA.frame_keys`), and what its update writes from."""
+    top: InstanceData  # the top-K proposals
     rows: Optional[List[Tensor]]  # their raw rows per FC level (K, C'), when the instance level reads them
     instance_keys: Optional[InstanceKeys]
 
@@ -39,12 +39,3 @@ def reference_frame_ids(meta: dict, num_refs: int) -> Tensor:
         ref_ids = [-1] * num_refs
     return torch.tensor(ref_ids + [meta.get('frame_id', -1)], dtype=torch.long)
 
-
-def as_clips(inputs: Tensor) -> Tensor:
-    """(B, T, 3, H, W); a (B, 3, H, W) batch is taken as clips of one frame."""
-    if inputs.dim() == 4:
-        return inputs[:, None]
-    if inputs.dim() != 5:
-        raise ValueError('MAMBA expects inputs of shape (B, T, 3, H, W) from VideoDataPreprocessor, got '
-                         f'{tuple(inputs.shape)}')
-    return inputs

@@ -24,7 +24,9 @@ Two compositions (``composition``; the formulas in :mod:`.instance_keys`):
 
 The surface both levels share:
 
-- :meth:`reset` empties the memories (a new video);
+- :meth:`reset` empties the memories (a new video); the level is a
+  :class:`~mamba_vod.models.memory.StateCarrier` whose state (:class:`InstanceMemory`) is kept
+  when the stream's frame size changes;
 - :meth:`keys` (read-only) gives a test frame's keys: the memories' key sets (with
   ``self_keys``, followed by the frame's own rows), or, while the memories are empty, the
   frame's own rows; :meth:`keys_from_rows` wraps keys from explicit references;
@@ -46,14 +48,14 @@ Draws (key sets, replaced rows) come from the banks' own generators, seeded by d
 import copy
 import random
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import Tensor, nn
 
 from mamba_vod.registry import MODELS
 
-from ..memory import MemoryBank
+from ..memory import CarriedState, MemoryBank, StateCarrier
 from .composition_version import COMPOSITION_VERSION, warn_on_older_composition
 from .instance_keys import COMPOSITIONS, ImageKeys, InstanceKeys
 from .key_cache import KEY, cached_key_set, projections
@@ -69,7 +71,7 @@ def derived_rows_name(level: int) -> str:
 
 
 @dataclass
-class InstanceMemory:
+class InstanceMemory(CarriedState):
     """What the instance level carries from frame to frame of one stream: one bank per FC level
     (release composition) or one bank (paper composition), rows and their projections."""
     banks: List[MemoryBank]
@@ -78,12 +80,23 @@ class InstanceMemory:
         for bank in self.banks:
             bank.reset()
 
+    def on_frame_size_change(self) -> None:
+        """Kept: proposal features do not depend on the size of the frames they came from."""
+
+    @property
+    def nbytes(self) -> int:
+        return sum(bank.nbytes for bank in self.banks)
+
+    @property
+    def memory_banks(self) -> Tuple[MemoryBank, ...]:
+        return tuple(self.banks)
+
 
 TRAIN_DEFAULTS = dict(key_dropout=0.0)
 
 
 @MODELS.register_module()
-class InstanceLevel(nn.Module):
+class InstanceLevel(StateCarrier, nn.Module):
     """Instance-level aggregation over instance memory (see the module docstring).
 
     Args:
@@ -151,10 +164,6 @@ class InstanceLevel(nn.Module):
     @property
     def memories(self) -> List[MemoryBank]:
         return self.state.banks
-
-    def reset(self) -> None:
-        """Empties the memories."""
-        self.state.reset()
 
     @property
     def is_empty(self) -> bool:

@@ -6,7 +6,9 @@ Shape shorthand: C channels of the map, h x w the map, k keys, N reference maps,
 The level owns its GEO, its memory, the per-frame carried set and the generator of its random
 draws. Its surface is the one both levels share:
 
-- :meth:`reset` empties the memory and the carried set (a new video);
+- :meth:`reset` empties the memory and the carried set (a new video); the level is a
+  :class:`~mamba_vod.models.memory.StateCarrier` whose state (:class:`PixelMemory`) is also
+  emptied when the stream's frame size changes;
 - :meth:`keys` (read-only) gives a test frame's key set: the memory's key set followed by the
   carried set, or all of the frame's own pixels while both are empty (as the authors' code);
   :meth:`keys_from_references`
@@ -48,7 +50,7 @@ from torch import Tensor, nn
 from mamba_vod.registry import MODELS
 
 from ..layers import ProjectedKeys
-from ..memory import MemoryBank, random_permutation
+from ..memory import CarriedState, MemoryBank, StateCarrier, random_permutation
 from .key_cache import cached_key_set, projections
 from .level_options import level_options
 from .pixel_sampling import pixels_in_boxes, salient_pixels, sample_pixels
@@ -63,7 +65,7 @@ TEST_DEFAULTS = dict(score_thr=0.8, pixels_per_detection=100, pixels_per_frame=3
 
 
 @dataclass
-class PixelMemory:
+class PixelMemory(CarriedState):
     """What the pixel level carries from frame to frame of one stream: its bank (rows and their
     projections), the carried set (c, C) and the generator of its draws, seeded with ``seed``."""
     bank: MemoryBank
@@ -85,6 +87,16 @@ class PixelMemory:
         self.clear()
         self.generator.manual_seed(self.generator.initial_seed())
 
+    @property
+    def nbytes(self) -> int:
+        """The bank's bytes (rows, projections, bookkeeping) and the carried set's."""
+        carried = 0 if self.carried is None else self.carried.numel() * self.carried.element_size()
+        return self.bank.nbytes + carried
+
+    @property
+    def memory_banks(self) -> Tuple[MemoryBank, ...]:
+        return (self.bank, )
+
 
 class PixelReferences(NamedTuple):
     """Pixel keys drawn from explicit reference maps: rows (k, C) and the frame id (k,) of each."""
@@ -93,7 +105,7 @@ class PixelReferences(NamedTuple):
 
 
 @MODELS.register_module()
-class PixelLevel(nn.Module):
+class PixelLevel(StateCarrier, nn.Module):
     """Pixel-level aggregation with a pixel memory.
 
     Args:
@@ -163,10 +175,6 @@ class PixelLevel(nn.Module):
         """The generator of the level's draws: the stream's, or None (torch's global one) in
         training without a ``seed``."""
         return None if self.training and self.seed is None else self.state.generator
-
-    def reset(self) -> None:
-        """Empties the memory and the carried set, and seeds the draws again."""
-        self.state.reset()
 
     # ------------------------------------------------------------------ keys
     def keys(self, feat: Tensor) -> Union[Tensor, ProjectedKeys]:

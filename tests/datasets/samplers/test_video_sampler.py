@@ -2,7 +2,7 @@ import pytest
 
 from mamba_vod.datasets import VideoSampler
 from mamba_vod.datasets.samplers import split_videos
-from mamba_vod.datasets.test_protocol import protocol_frame_order
+from mamba_vod.datasets.test_protocol import build_protocol
 
 
 class FakeVideos:
@@ -62,7 +62,7 @@ def test_the_paper_order_is_the_same_whatever_the_number_of_ranks():
             lengths = [6, 1, 9]
             starts = [sum(lengths[:i]) for i in range(len(lengths))]
             videos = [list(range(start, start + length)) for start, length in zip(starts, lengths)]
-            return protocol_frame_order('paper', videos)
+            return build_protocol('paper').frame_order(videos)
 
     dataset = PaperOrder([6, 1, 9])
     one = list(VideoSampler(dataset, rank=0, world_size=1))

@@ -199,7 +199,7 @@ def test_online_inference_uses_only_past_frames_and_resets_between_videos():
     _predict(model, 7, video_id=1, seed=99)
     assert model.instance_level.memories[0].frame_ids.unique().tolist() == [7]
     assert model.pixel_level.memory.frame_ids.unique().tolist() == [7]
-    model.reset_memory(pixel=False)
+    model.reset_memory(['instance_level'])
     assert model.instance_level.is_empty and len(model.pixel_level.memory) > 0
     model.train()  # rows written with other weights are stale
     assert len(model.pixel_level.memory) == 0

@@ -121,8 +121,8 @@ def test_streams_measure_batched_mamba_against_single_stream_detectors(load_tool
         assert result['streams'] == 2 and result['frames'] == 2 and result['size'] == [48, 64]
         assert result['latency_p50_ms'] <= result['latency_p95_ms']
         # every stream's instance banks hold K = 25 rows of each of its 4 frames: more than a key set
-        assert result['memory_rows']['instance'] == dict(rows=100, key_set=100)
-        assert result['memory_rows']['pixel']['rows'] > 0
+        assert result['memory_rows']['instance_level'] == dict(rows=100, key_set=100)
+        assert result['memory_rows']['pixel_level']['rows'] > 0
         assert {'rss_first_stream_mb', 'rss_extra_streams_mb'} <= set(result)  # values: see docs (process-wide RSS)
     assert multi['aggregate_fps'] == pytest.approx(2 * 1000 / multi['step_mean_ms'], rel=0.01)
     assert sequential['aggregate_fps'] == pytest.approx(2 * 1000 / sequential['step_mean_ms'], rel=0.01)

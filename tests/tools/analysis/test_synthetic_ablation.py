@@ -63,28 +63,34 @@ def test_runs_of_another_budget_live_in_their_own_folders(load_tool, tmp_path):
     _finish(tmp_path, 'both', 0, {'vid/mAP': 0.75})
     assert tool.finished_runs(str(tmp_path), ['both'], [0], epochs=8)['online']['both'][0]['vid/mAP'] == 0.5
     assert tool.finished_runs(str(tmp_path), ['both'], [0])['online']['both'][0]['vid/mAP'] == 0.75  # 16 epochs
-    assert tool.finished_runs(str(tmp_path), ['both'], [0], epochs=12) == {'online': {}, 'paper': {}}
+    assert tool.finished_runs(str(tmp_path), ['both'], [0], epochs=12) == {'online': {}, 'offline': {}}
 
 
 def test_each_protocol_has_its_evaluation_and_the_baseline_one_for_all(load_tool, tmp_path, capsys):
     tool = load_tool('analysis/synthetic_ablation.py')
     run = tool.run_dir(str(tmp_path), 'both', 0, 16)
-    assert tool.eval_dir(run, 'both', 'paper') == run + '/test_paper'
-    assert tool.eval_dir(run, 'both', 'online') == tool.eval_dir(run, 'baseline', 'paper') == run + '/test'
+    assert tool.eval_dir(run, 'mamba_offline') == run + '/test_mamba_offline'
+    assert tool.eval_dir(run, 'online') == tool.eval_dir(run, None) == run + '/test'
+    # read from the configs: MAMBA's own offline protocol; the single-frame baseline has none
+    assert tool.run_protocols(tool.config_of('both')) == {'online': 'online', 'offline': 'mamba_offline'}
+    assert tool.run_protocols(tool.config_of('baseline', 'hard')) is None
     _finish(tmp_path, 'both', 0, {'vid/mAP': 0.7, 'vid/mAP_degraded': 0.4, 'vid/mAP_clean': 0.9})
     _finish(tmp_path, 'both', 0, {'vid/mAP': 0.8, 'vid/mAP_degraded': 0.5, 'vid/mAP_clean': 0.9},
-            eval_folder='test_paper')
+            eval_folder='test_mamba_offline')
     _finish(tmp_path, 'baseline', 0, {'vid/mAP': 0.6, 'vid/mAP_degraded': 0.3, 'vid/mAP_clean': 0.9})
     runs = tool.finished_runs(str(tmp_path), ['baseline', 'both'], [0])
-    assert runs['online']['both'][0]['vid/mAP'] == 0.7 and runs['paper']['both'][0]['vid/mAP'] == 0.8
-    assert runs['online']['baseline'] == runs['paper']['baseline']
+    assert runs['online']['both'][0]['vid/mAP'] == 0.7 and runs['offline']['both'][0]['vid/mAP'] == 0.8
+    assert runs['online']['baseline'] == runs['offline']['baseline']
     summary = tool.main(['--work-dir', str(tmp_path), '--seeds', '0', '--variants', 'baseline', 'both',
                          '--summary-only'])['default']
-    assert summary['paper']['both']['vid/mAP_degraded'][0] == 50.0
+    assert summary['offline']['both']['vid/mAP_degraded'][0] == 50.0
+    old_name = tool.main(['--work-dir', str(tmp_path), '--seeds', '0', '--variants', 'both', '--protocols', 'paper',
+                          '--summary-only'])['default']
+    assert list(old_name) == ['offline'] and old_name['offline']['both']['vid/mAP_degraded'][0] == 50.0
     assert summary['online']['both']['vid/mAP_degraded'][0] == 40.0
     printed = capsys.readouterr().out
-    assert printed.index('online protocol') < printed.index('paper protocol')
-    assert 'the same under every protocol' in printed
+    assert printed.index('online protocol') < printed.index('offline protocol')
+    assert '(baseline: single-frame, detects every frame on its own: the same under every protocol)' in printed
 
 
 @pytest.mark.parametrize('variant', ['baseline', 'pixel', 'instance', 'both', 'both-enhanced'])
@@ -131,16 +137,17 @@ def test_runs_every_set_and_variant_into_one_json(load_tool, tmp_path, monkeypat
     assert data == [('data', str(tmp_path / 'w/data/synthetic_vid'), ('--seed', '0')),
                     ('data', str(tmp_path / 'w/data/synthetic_vid_hard'), ('--preset', 'hard', '--seed', '0'))]
     trained = {(c[1], c[2]) for c in calls if c[0] == 'train'}
-    # both-enhanced is the both-levels training, tested with its own config
-    assert ('configs/synthetic/mamba_r18-dc5_synthetic_hard.py', str(tmp_path / 'w/hard/both/2e_seed1')) in trained
+    # both-enhanced (the release composition) trains its own model, tested with MAMBA's offline protocol
+    assert ('configs/synthetic/mamba-enhanced_r18-dc5_synthetic_hard.py',
+            str(tmp_path / 'w/hard/both-enhanced/2e_seed1')) in trained
     assert ('test', 'configs/synthetic/mamba-enhanced_r18-dc5_synthetic_hard.py',
-            str(tmp_path / 'w/hard/both-enhanced/2e_seed1/test_paper'), 'paper') in calls
+            str(tmp_path / 'w/hard/both-enhanced/2e_seed1/test_mamba_offline'), 'mamba_offline') in calls
     assert ('configs/synthetic/faster-rcnn_r18-dc5_synthetic.py', str(tmp_path / 'w/baseline/2e_seed0')) in trained
     assert len(trained) == 2 * 2 * 2
     assert {c[3] for c in calls if c[0] == 'train' and 'hard' in c[1]} == {
         ('data/synthetic_vid_hard/', str(tmp_path / 'w/data/synthetic_vid_hard'))}
     assert {c[3] for c in calls if c[0] == 'test' and 'faster-rcnn' in c[1]} == {None}  # no protocol: once
-    assert summary['hard']['paper']['both-enhanced']['vid/mAP_degraded'][0] == pytest.approx(25.0)
+    assert summary['hard']['offline']['both-enhanced']['vid/mAP_degraded'][0] == pytest.approx(25.0)
 
     written = json.loads(out.read_text())
     assert written['epochs'] == 2 and written['summary']['default']['online']['baseline']['seeds'] == [0, 1]
