@@ -1,8 +1,8 @@
 """Streaming speed and memory of a detector, optionally against a second config, in one run;
 or of N streams through one batched model against N single-stream detectors (``--streams N``).
 
-    python tools/analysis/benchmark.py CONFIG [--checkpoint C] [--compare-config CONFIG2
-        [--compare-checkpoint C2]] [--device cpu|cuda] [--frames N] [--warmup W]
+    python tools/analysis/benchmark.py CONFIG [--checkpoint C] [--compare-config CONFIG2 [CONFIG3 ...]
+        [--compare-checkpoint C2 [C3 ...]]] [--device cpu|cuda] [--frames N] [--warmup W]
         [--size H W] [--fp16] [--memory-at 100 2000] [--interleave] [--json OUT]
     python tools/analysis/benchmark.py CONFIG --streams N [--max-batch B] [--frames N] [--warmup W]
         [--size H W] [--interleave] [--cfg-options ...] [--json OUT]
@@ -11,8 +11,9 @@ Each config runs as a :class:`StreamingDetector` over the same deterministic
 synthetic video (textured background, moving coloured objects) of size H x W:
 per-frame latency (after ``--warmup`` frames), fps, p50/p95 latency, the
 process's resident memory at the frames given by ``--memory-at``, its peak, and
-on CUDA the peak device memory. ``--interleave`` feeds every frame to both
-detectors in turn (the fair comparison on a loaded machine). Without a
+on CUDA the peak device memory; with three or more configs, each one's mean latency
+over the first's (``latency_vs_first``: put the baseline first). ``--interleave`` feeds every frame to every
+detector in turn (the fair comparison on a loaded machine). Without a
 checkpoint the weights are random, which times the same computation as trained
 weights for a fixed number of proposals (the RPN keeps ``max_per_img``
 proposals either way); with random weights no detection reaches MAMBA's pixel
@@ -346,14 +347,20 @@ def print_table(results: List[dict]) -> None:
         print(f"latency ratio {osp.basename(results[0]['config'])} / {osp.basename(results[1]['config'])}: "
               f"{results[0]['mean_ms'] / results[1]['mean_ms']:.3f} (mean), "
               f"{results[0]['p50_ms'] / results[1]['p50_ms']:.3f} (p50)")
+    for other in results[1:] if len(results) > 2 else []:
+        print(f"latency {osp.basename(other['config'])} / {osp.basename(results[0]['config'])}: "
+              f"{other['mean_ms'] / results[0]['mean_ms']:.3f} (mean), "
+              f"{other['p50_ms'] / results[0]['p50_ms']:.3f} (p50)")
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description='Streaming fps, latency and memory of one or two configs.')
     parser.add_argument('config')
     parser.add_argument('--checkpoint')
-    parser.add_argument('--compare-config', help='a second config timed in the same run (e.g. the baseline)')
-    parser.add_argument('--compare-checkpoint')
+    parser.add_argument('--compare-config', nargs='+', default=[],
+                        help='more configs timed in the same run (e.g. the baseline and other methods)')
+    parser.add_argument('--compare-checkpoint', nargs='+', default=[],
+                        help='their checkpoints, in the same order (default: random weights)')
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--frames', type=int, default=50, help='timed frames')
     parser.add_argument('--warmup', type=int, default=5, help='untimed frames first')
@@ -362,7 +369,7 @@ def parse_args(argv=None):
     parser.add_argument('--memory-at', type=int, nargs='*', default=[100, 2000],
                         help='frame counts (warm-up included) at which the resident memory is recorded')
     parser.add_argument('--interleave', action='store_true',
-                        help='build both detectors and feed every frame to each in turn (fair under load)')
+                        help='build every detector and feed every frame to each in turn (fair under load)')
     parser.add_argument('--cfg-options', nargs='+', action=DictAction, help='overrides for both configs')
     parser.add_argument('--streams', type=int, default=1,
                         help='N >= 2: N streams through one MultiStreamDetector against N StreamingDetectors')
@@ -371,6 +378,9 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.streams != 1 and args.compare_config:
         parser.error('--streams compares batched and single-stream detectors of one config; drop --compare-config')
+    if len(args.compare_checkpoint) > len(args.compare_config):
+        parser.error(f'{len(args.compare_checkpoint)} --compare-checkpoint for {len(args.compare_config)} '
+                     '--compare-config')
     return args
 
 
@@ -390,9 +400,8 @@ def main(argv=None):
     args = parse_args(argv)
     if args.streams != 1:
         return main_streams(args)
-    runs = [(args.config, args.checkpoint)]
-    if args.compare_config:
-        runs.append((args.compare_config, args.compare_checkpoint))
+    checkpoints = args.compare_checkpoint + [None] * (len(args.compare_config) - len(args.compare_checkpoint))
+    runs = [(args.config, args.checkpoint)] + list(zip(args.compare_config, checkpoints))
     results = benchmark(runs, device=args.device, frames=args.frames, warmup=args.warmup, size=args.size,
                         fp16=args.fp16, memory_at=args.memory_at, interleave=args.interleave,
                         cfg_options=args.cfg_options)
@@ -401,6 +410,9 @@ def main(argv=None):
     if len(results) == 2:
         report['latency_ratio'] = round(results[0]['mean_ms'] / results[1]['mean_ms'], 4)
         report['latency_ratio_p50'] = round(results[0]['p50_ms'] / results[1]['p50_ms'], 4)
+    elif len(results) > 2:
+        report['latency_vs_first'] = {r['config']: round(r['mean_ms'] / results[0]['mean_ms'], 4)
+                                      for r in results[1:]}
     if args.json:
         write_json(args.json, report)
     return report

@@ -48,6 +48,19 @@ def test_compare_two_configs_interleaved_writes_consistent_json(load_tool, tmp_p
     assert report['latency_ratio'] == pytest.approx(mamba['mean_ms'] / baseline['mean_ms'], rel=1e-3)
 
 
+def test_several_configs_interleaved_give_each_ones_latency_over_the_first(load_tool, capsys):
+    bench = load_tool('analysis/benchmark.py')
+    report = bench.main([BASELINE, '--compare-config', MAMBA, BASELINE, '--device', 'cpu', '--frames', '2',
+                         '--warmup', '1', '--size', '64', '96', '--memory-at', '2', '--interleave'])
+    first, mamba, again = report['results']
+    assert [r['config'] for r in report['results']] == [BASELINE, MAMBA, BASELINE]
+    assert report['latency_vs_first'][MAMBA] == pytest.approx(mamba['mean_ms'] / first['mean_ms'], rel=1e-3)
+    assert 'latency_ratio' not in report
+    assert capsys.readouterr().out.count('latency ') == 2
+    with pytest.raises(SystemExit):
+        bench.main([BASELINE, '--compare-config', MAMBA, '--compare-checkpoint', 'a.pth', 'b.pth'])
+
+
 def test_fp16_needs_cuda_and_frames_must_be_timed(load_tool):
     bench = load_tool('analysis/benchmark.py')
     with pytest.raises(ValueError, match='--device cuda'):
