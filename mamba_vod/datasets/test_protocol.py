@@ -23,6 +23,13 @@ The protocols, named for what they do:
 - :class:`SlidingWindow`: every frame with the frames ``stride * i`` away, i = -past .. future
   (i != 0), positions outside the video clipped to its first or last frame (so those repeat),
   frames in order (FGFA's offline protocol: 15 past and 15 future frames).
+- :class:`WindowAndGlobalFrames`: MEGA's offline protocol, frames in order, each handing in only
+  what enters the detector's state: frame 0 the whole window around it (``past`` + 1 + ``future``
+  frames, itself at slot ``past``, clipped, so the ends repeat) then ``num_global`` global frames
+  of the whole video; frame k > 0 the frame ``k + future`` (clipped) that enters the window, then
+  one global frame. Global frames follow a per-video permutation (``shuffled[(k + g - 1 - i) % L]``,
+  mega.pytorch's order), seeded by ``shuffle_seed`` and the video length (mega.pytorch's is
+  unseeded). ``'mega_offline'``: 12 + 1 + 12 frames, 10 global; ``'rdn_offline'``: 18 + 1 + 18, none.
 """
 import random
 from typing import Dict, List, Optional, Union
@@ -109,12 +116,43 @@ class SlidingWindow(TestProtocol):
                 for offset in range(-self.past, self.future + 1) if offset != 0]
 
 
+@TEST_PROTOCOL_TYPES.register_module()
+class WindowAndGlobalFrames(TestProtocol):
+    """Frames in order; frame 0 with its whole window then ``num_global`` global frames, every
+    later frame with the one frame entering the window then one global frame (module docstring)."""
+
+    gives_references = True
+
+    def __init__(self, *, past: int, future: int, num_global: int = 0, shuffle_seed: int = 0) -> None:
+        if min(past, future, num_global) < 0:
+            raise ValueError(f'WindowAndGlobalFrames needs past, future, num_global >= 0, got past={past}, '
+                             f'future={future}, num_global={num_global}')
+        self.past, self.future, self.num_global, self.shuffle_seed = past, future, num_global, shuffle_seed
+
+    def references(self, position: int, video_length: int) -> List[int]:
+        if not 0 <= position < video_length:
+            raise IndexError(f'frame position {position} outside a video of {video_length} frames')
+        last = video_length - 1
+        if position == 0:
+            window = [min(max(offset, 0), last) for offset in range(-self.past, self.future + 1)]
+            return window + [self._global(video_length, self.num_global - 1 - i) for i in range(self.num_global)]
+        extra = [self._global(video_length, position + self.num_global - 1)] if self.num_global else []
+        return [min(position + self.future, last)] + extra
+
+    def _global(self, video_length: int, index: int) -> int:
+        order = list(range(video_length))
+        random.Random(f'{self.shuffle_seed}/{video_length}').shuffle(order)  # one permutation per length
+        return order[index % video_length]
+
+
 #: the protocols ``--protocol NAME`` can name; a detector's ``test_protocols`` lists some of these
 NAMED_PROTOCOLS: Dict[str, dict] = {
     'online': dict(type='OnlineProtocol'),
     'mamba_offline': dict(type='ReferencesAtStart', num_refs=14, shuffle_seed=10),
     'selsa_offline': dict(type='ReferencesAtStart', num_refs=14),
     'fgfa_offline': dict(type='SlidingWindow', past=15, future=15),
+    'mega_offline': dict(type='WindowAndGlobalFrames', past=12, future=12, num_global=10),
+    'rdn_offline': dict(type='WindowAndGlobalFrames', past=18, future=18),
 }
 #: old names kept working: 'paper' was MAMBA's offline protocol when it was the only method
 ALIASES = {'paper': 'mamba_offline'}

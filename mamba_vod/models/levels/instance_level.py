@@ -73,12 +73,16 @@ def derived_rows_name(level: int) -> str:
 @dataclass
 class InstanceMemory(CarriedState):
     """What the instance level carries from frame to frame of one stream: one bank per FC level
-    (release composition) or one bank (paper composition), rows and their projections."""
+    (release composition) or one bank (paper composition), rows and their projections;
+    ``from_references``: what they hold came from explicit references (:meth:`InstanceLevel.update`
+    with ``replace``), until the next reset."""
     banks: List[MemoryBank]
+    from_references: bool = False
 
     def reset(self) -> None:
         for bank in self.banks:
             bank.reset()
+        self.from_references = False
 
     def on_frame_size_change(self) -> None:
         """Kept: proposal features do not depend on the size of the frames they came from."""
@@ -224,6 +228,7 @@ class InstanceLevel(StateCarrier, nn.Module):
         """
         if replace:
             self.reset()
+            self.state.from_references = True
         cache = self.cache_keys and not self.training
         if self.one_memory:
             extras = {}

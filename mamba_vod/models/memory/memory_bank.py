@@ -10,7 +10,8 @@ in another dtype or device moves the stored rows over (a new allocation, as ``Te
 state dict).
 
 Slots: rows are appended in order while there is room; once full, a row replaces a random slot
-(feature-wise updating), so slot i of every stored tensor always describes the same row. Extras
+(feature-wise updating; ``replacement='oldest'``: the slot written longest ago, so the bank holds
+the last ``capacity`` rows written), so slot i of every stored tensor always describes the same row. Extras
 (e.g. the row's projections through a GEO's key/value projections, computed once when written)
 therefore stay aligned with the features, and a key set can be given as slots
 (:meth:`MemoryBank.sample_index`) and read by index from :meth:`MemoryBank.rows`.
@@ -23,6 +24,7 @@ from torch import Tensor, nn
 from mamba_vod.registry import MODELS
 
 _STRATEGIES = ('random', 'score')
+_REPLACEMENTS = ('random', 'oldest')
 
 
 def random_permutation(num: int, device: torch.device, generator: Optional[torch.Generator] = None) -> Tensor:
@@ -49,8 +51,9 @@ class MemoryBank(nn.Module):
     """Bounded feature memory with key-set construction and feature-wise update.
 
     - :meth:`write` appends rows while there is room; once the bank would pass
-      ``capacity``, randomly chosen old rows are replaced (in place) by the new
-      ones (feature-wise updating), so the bank never holds more than
+      ``capacity``, randomly chosen old rows (``replacement='random'``, feature-wise
+      updating) or the oldest rows (``'oldest'``: the bank is the last ``capacity``
+      rows written) are replaced in place by the new ones, so the bank never holds more than
       ``capacity`` rows however long the video. Storage is allocated once, to
       capacity, and written in place: a write costs O(n C) whatever M is.
     - :meth:`sample` returns the key set: every row if the bank holds at most
@@ -66,16 +69,20 @@ class MemoryBank(nn.Module):
         seed: seed of the bank's own random generator (used when no generator is
             passed to :meth:`write` / :meth:`sample`); None draws from torch's
             global generator.
+        replacement: ``'random'`` (feature-wise updating) or ``'oldest'`` (first in, first out).
     """
 
     def __init__(self, *, capacity: int = 20000, key_set_size: int = 2000, strategy: str = 'random',
-                 seed: Optional[int] = None) -> None:
+                 seed: Optional[int] = None, replacement: str = 'random') -> None:
         super().__init__()
         if capacity < 1 or key_set_size < 1:
             raise ValueError(f'MemoryBank needs capacity >= 1 and key_set_size >= 1, got capacity={capacity}, '
                              f'key_set_size={key_set_size}')
         if strategy not in _STRATEGIES:
             raise ValueError(f"MemoryBank strategy must be one of {_STRATEGIES}, got '{strategy}'")
+        if replacement not in _REPLACEMENTS:
+            raise ValueError(f"MemoryBank replacement must be one of {_REPLACEMENTS}, got '{replacement}'")
+        self.replacement = replacement
         self.capacity = capacity
         self.key_set_size = key_set_size
         self.strategy = strategy
@@ -88,6 +95,7 @@ class MemoryBank(nn.Module):
         """Empties the bank, frees its storage (extras included) and re-seeds its generator
         when it has a seed."""
         self._num = 0  # M, the filled slots
+        self._oldest = 0  # replacement='oldest': the slot written longest ago once full
         # (capacity, ...) storage of each kept tensor, allocated on the first write; extras
         # under their names, in the order of the first write that stored them
         self._storage: Dict[str, Tensor] = {}
@@ -160,13 +168,18 @@ class MemoryBank(nn.Module):
         if num_new == 0:
             return
         if num_new > self.capacity:
-            keep_new = self._randperm(num_new, generator, features.device)[:self.capacity]
+            keep_new = (torch.arange(self.capacity, device=features.device) if self.replacement == 'oldest' else
+                        self._randperm(num_new, generator, features.device)[:self.capacity])
             new = {key: t[keep_new] for key, t in new.items()}
             num_new = self.capacity
         if not self._num:
             self._extras = tuple(extras or ())
         self._allocate(new)
         overflow = self._num + num_new - self.capacity
+        if overflow > 0 and self.replacement == 'oldest':
+            new = self._append(new, num_new - overflow)
+            self._replace_oldest(new)
+            return
         if overflow > 0:
             # feature-wise update: `overflow` random old rows are replaced by new ones, in place
             slots = self._randperm(self._num, generator, features.device)[:overflow]
@@ -174,10 +187,25 @@ class MemoryBank(nn.Module):
                 self._storage[key][slots] = t[:overflow]
             new = {key: t[overflow:] for key, t in new.items()}
             num_new -= overflow
-        if num_new:  # append while there is room
+        self._append(new, num_new)
+
+    def _append(self, new: Dict[str, Tensor], num: int) -> Dict[str, Tensor]:
+        """Writes the first ``num`` rows of ``new`` after the filled slots; returns the rest."""
+        if num:
             for key, t in new.items():
-                self._storage[key][self._num:self._num + num_new] = t
-            self._num += num_new
+                self._storage[key][self._num:self._num + num] = t[:num]
+            self._num += num
+        return {key: t[num:] for key, t in new.items()}
+
+    def _replace_oldest(self, new: Dict[str, Tensor]) -> None:
+        """A full bank: the rows of ``new`` replace the slots written longest ago (a ring; slots
+        were filled in order 0 .. capacity - 1)."""
+        count = next(iter(new.values())).shape[0]
+        slots = (self._oldest + torch.arange(count)) % self.capacity
+        slots = slots.to(self._storage['features'].device)
+        for key, t in new.items():
+            self._storage[key][slots] = t
+        self._oldest = (self._oldest + count) % self.capacity
 
     def _allocate(self, new: Dict[str, Tensor]) -> None:
         """Give every kept tensor its (capacity, ...) storage in the dtype and device of ``new``'s:
@@ -270,5 +298,7 @@ class MemoryBank(nn.Module):
         held = '' if stored is None else (f', channels={stored.shape[1]}, dtype={stored.dtype}, '
                                           f'device={stored.device}')
         extras = f', extras={list(self._extras)}' if self._extras else ''
-        return (f'capacity={self.capacity}, key_set_size={self.key_set_size}, strategy={self.strategy!r}, '
+        replacement = '' if self.replacement == 'random' else f', replacement={self.replacement!r}'
+        return (f'capacity={self.capacity}, key_set_size={self.key_set_size}, strategy={self.strategy!r}'
+                f'{replacement}, '
                 f'stored={len(self)}{held}{extras}, allocated={self.nbytes / 2**20:.1f} MiB')

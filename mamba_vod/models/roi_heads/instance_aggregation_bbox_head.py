@@ -5,7 +5,7 @@ Shape shorthand: R RoIs, Cin x 7 x 7 a RoI feature, C channels of the FCs (1024)
 from typing import List, Optional, Tuple
 
 import torch
-from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
+from mmdet.models.roi_heads.bbox_heads import ConvFCBBoxHead
 from torch import Tensor
 
 from mamba_vod.registry import MODELS
@@ -14,8 +14,9 @@ from ..levels.instance_keys import InstanceKeys
 
 
 @MODELS.register_module()
-class InstanceAggregationBBoxHead(Shared2FCBBoxHead):
-    """:class:`Shared2FCBBoxHead` whose features are enhanced by instance keys after each shared FC.
+class InstanceAggregationBBoxHead(ConvFCBBoxHead):
+    """mmdet's ``Shared2FCBBoxHead`` (L = ``num_shared_fcs`` shared FCs, 2 by default; Temporal
+    RoI Align has 3) whose features are enhanced by instance keys after each shared FC.
 
     For level i (fc_i = ``shared_fcs[i]``), as the keys' ``composition`` says
     (:mod:`mamba_vod.models.levels.instance_keys`)::
@@ -25,19 +26,23 @@ class InstanceAggregationBBoxHead(Shared2FCBBoxHead):
         cls_score = fc_cls(x_L);  bbox_pred = fc_reg(x_L)
 
     (the residual is part of the GEO). The GEOs and the keys R_i come with the
-    :class:`InstanceKeys` argument; without it the head computes exactly
-    :class:`Shared2FCBBoxHead`, and it has the same parameters.
+    :class:`InstanceKeys` argument; without it the head computes exactly ``Shared2FCBBoxHead``
+    (``ConvFCBBoxHead`` with L shared FCs), and it has the same parameters.
 
     Call chain: ``forward(x, instance_keys, roi_img_ids) -> (cls_score, bbox_pred)``;
     :meth:`embed` gives the y_i (a_i for an image without keys), the rows of the instance
     memories: pre-ReLU in the release composition, after the ReLU in the paper's.
     """
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        if self.num_shared_convs or self.num_cls_convs or self.num_cls_fcs or self.num_reg_convs or self.num_reg_fcs:
+    def __init__(self, *, num_shared_fcs: int = 2, fc_out_channels: int = 1024, **kwargs) -> None:
+        if any(kwargs.get(f'num_{part}') for part in ('shared_convs', 'cls_convs', 'cls_fcs', 'reg_convs', 'reg_fcs')):
             raise ValueError('InstanceAggregationBBoxHead supports shared FCs only (no shared convs, no separate '
                              'cls/reg branches)')
+        if num_shared_fcs < 1:
+            raise ValueError(f'InstanceAggregationBBoxHead needs num_shared_fcs >= 1, got {num_shared_fcs}')
+        super().__init__(**{**kwargs, **dict(num_shared_convs=0, num_shared_fcs=num_shared_fcs, num_cls_convs=0,
+                                             num_cls_fcs=0, num_reg_convs=0, num_reg_fcs=0,
+                                             fc_out_channels=fc_out_channels)})
 
     def embed(self, x: Tensor, instance_keys: Optional[InstanceKeys] = None,
               roi_img_ids: Optional[Tensor] = None) -> List[Tensor]:

@@ -1,9 +1,11 @@
-"""RoI head that hands instance keys to its box head.
+"""RoI head that hands instance keys to its box head (and reference maps to its RoI extractor).
 
-Shape shorthand: B images, R RoIs, n_b boxes of image b, C channels of the box head's FCs.
+Shape shorthand: B images, R RoIs, n_b boxes of image b, C channels of the box head's FCs,
+T_b reference maps of image b.
 """
 from typing import List, Optional, Sequence, Tuple
 
+import torch
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.utils import empty_instances, unpack_gt_instances
 from mmdet.structures import SampleList
@@ -23,6 +25,10 @@ class MAMBARoIHead(StandardRoIHead):
     without them it computes what StandardRoIHead does. :meth:`embed_proposals` gives the rows
     that boxes write to the instance memories.
 
+    ``reference_maps`` (Temporal RoI Align): per image, its reference maps (one (T_b, C, h, w)
+    per level), handed to the RoI extractor (``ref_feats``) for that image's RoIs; the rows of
+    :meth:`embed_proposals` (reference RoIs) always get the extractor's plain RoIAlign.
+
     Call chains: ``loss() -> _sample() -> _bbox_forward() -> bbox_head.loss_and_target()``;
     ``predict() -> _bbox_forward() -> bbox_head.predict_by_feat()``.
     """
@@ -33,25 +39,28 @@ class MAMBARoIHead(StandardRoIHead):
             raise ValueError('MAMBARoIHead supports a box head only (no mask head, no shared head)')
 
     def forward(self, x: Tuple[Tensor], rpn_results_list: InstanceList, batch_data_samples: SampleList = None,
-                instance_keys: Optional[InstanceKeys] = None) -> Tuple[Tensor, Tensor]:
+                instance_keys: Optional[InstanceKeys] = None,
+                reference_maps: Optional[Sequence[Tuple[Tensor, ...]]] = None) -> Tuple[Tensor, Tensor]:
         """Raw (cls_score, bbox_pred) of every proposal."""
         rois = bbox2roi([res.bboxes for res in rpn_results_list])
-        out = self._bbox_forward(x, rois, instance_keys)
+        out = self._bbox_forward(x, rois, instance_keys, reference_maps)
         return out['cls_score'], out['bbox_pred']
 
     def loss(self, x: Tuple[Tensor], rpn_results_list: InstanceList, batch_data_samples: SampleList,
-             instance_keys: Optional[InstanceKeys] = None) -> dict:
+             instance_keys: Optional[InstanceKeys] = None,
+             reference_maps: Optional[Sequence[Tuple[Tensor, ...]]] = None) -> dict:
         """The box losses (``loss_cls``, ``loss_bbox``, ``acc``) of sampled proposals."""
         sampling_results = self._sample(x, rpn_results_list, batch_data_samples)
         rois = bbox2roi([res.priors for res in sampling_results])
-        out = self._bbox_forward(x, rois, instance_keys)
+        out = self._bbox_forward(x, rois, instance_keys, reference_maps)
         targets = self.bbox_head.loss_and_target(
             cls_score=out['cls_score'], bbox_pred=out['bbox_pred'], rois=rois, sampling_results=sampling_results,
             rcnn_train_cfg=self.train_cfg)
         return targets['loss_bbox']
 
     def predict(self, x: Tuple[Tensor], rpn_results_list: InstanceList, batch_data_samples: SampleList,
-                rescale: bool = False, instance_keys: Optional[InstanceKeys] = None) -> InstanceList:
+                rescale: bool = False, instance_keys: Optional[InstanceKeys] = None,
+                reference_maps: Optional[Sequence[Tuple[Tensor, ...]]] = None) -> InstanceList:
         """Detections (bboxes, scores, labels) of each image, as :meth:`StandardRoIHead.predict`."""
         batch_img_metas = [sample.metainfo for sample in batch_data_samples]
         proposals = [res.bboxes for res in rpn_results_list]
@@ -60,7 +69,7 @@ class MAMBARoIHead(StandardRoIHead):
             return empty_instances(batch_img_metas, rois.device, task_type='bbox',
                                    box_type=self.bbox_head.predict_box_type,
                                    num_classes=self.bbox_head.num_classes, score_per_cls=self.test_cfg is None)
-        out = self._bbox_forward(x, rois, instance_keys)
+        out = self._bbox_forward(x, rois, instance_keys, reference_maps)
         counts = tuple(len(p) for p in proposals)
         return self.bbox_head.predict_by_feat(
             rois=rois.split(counts), cls_scores=out['cls_score'].split(counts),
@@ -95,8 +104,21 @@ class MAMBARoIHead(StandardRoIHead):
                 assign_result, rpn_results, batch_gt_instances[i], feats=[level[i][None] for level in x]))
         return sampling_results
 
-    def _bbox_forward(self, x: Tuple[Tensor], rois: Tensor, instance_keys: Optional[InstanceKeys] = None) -> dict:
+    def _bbox_forward(self, x: Tuple[Tensor], rois: Tensor, instance_keys: Optional[InstanceKeys] = None,
+                      reference_maps: Optional[Sequence[Tuple[Tensor, ...]]] = None) -> dict:
         """Box head on (R, 5) rois: ``cls_score``, ``bbox_pred``, ``bbox_feats``."""
-        bbox_feats = self.bbox_roi_extractor(x[:self.bbox_roi_extractor.num_inputs], rois)
+        bbox_feats = self._roi_features(x[:self.bbox_roi_extractor.num_inputs], rois, reference_maps)
         cls_score, bbox_pred = self.bbox_head(bbox_feats, instance_keys, rois[:, 0])
         return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats)
+
+    def _roi_features(self, x: Tuple[Tensor], rois: Tensor,
+                      reference_maps: Optional[Sequence[Tuple[Tensor, ...]]]) -> Tensor:
+        """(R, C, 7, 7) RoI features; with ``reference_maps``, each image's RoIs (grouped by image, in
+        image order) through the extractor with that image's maps."""
+        if reference_maps is None:
+            return self.bbox_roi_extractor(x, rois)
+        counts = torch.bincount(rois[:, 0].long(), minlength=len(reference_maps)).tolist()
+        if len(counts) != len(reference_maps):
+            raise ValueError(f'RoIs of {len(counts)} images but reference maps of {len(reference_maps)}')
+        return torch.cat([self.bbox_roi_extractor(x, part, ref_feats=maps)
+                          for part, maps in zip(rois.split(counts), reference_maps)])

@@ -81,6 +81,42 @@ DETECTORS = [
         own=('pixel_level', 'instance_level'),
         switch_off={'model.pixel_level': None, 'model.instance_level': None},
         faster_rcnn=MAMBA_TYPES_TO_FASTER_RCNN),
+    Row('selsa', os.path.join(utils.REPO, 'configs', 'synthetic', 'selsa_r18-dc5_synthetic.py'),
+        options={'model.past_frames': 3},
+        init_options={'model.instance_level.geo.zero_init_output': False},
+        train_options={}, own=('instance_level', ),
+        switch_off={'model.instance_level': None},
+        faster_rcnn=MAMBA_TYPES_TO_FASTER_RCNN),
+    # every pixel among the most similar points: a top-2 of near-equal cosines could flip with the
+    # arithmetic of batching (the multi-stream comparison's tolerance)
+    Row('selsa-troialign', os.path.join(utils.REPO, 'configs', 'synthetic', 'selsa-troialign_r18-dc5_synthetic.py'),
+        options={'model.past_frames': 3, 'model.roi_head.bbox_roi_extractor.num_most_similar_points': 10000},
+        init_options={'model.instance_level.geo.zero_init_output': False},
+        train_options={}, own=('instance_level', ),
+        switch_off={'model.instance_level': None, 'model.roi_head.bbox_roi_extractor': dict(
+            _delete_=True, type='SingleRoIExtractor', roi_layer=dict(type='RoIAlign', output_size=7, sampling_ratio=2),
+            out_channels=64, featmap_strides=[16])},
+        faster_rcnn={**MAMBA_TYPES_TO_FASTER_RCNN, 'model.roi_head.bbox_head.type': 'ConvFCBBoxHead'}),
+    # key frames 0 and 3 of the 6-frame videos: both kinds of frame, and a key frame replaced
+    Row('dff', os.path.join(utils.REPO, 'configs', 'synthetic', 'dff_r18-dc5_synthetic.py'),
+        options={'model.test_cfg.key_frame_interval': 3}, init_options={}, train_options={}, own=('motion', ),
+        switch_off={'model.motion': None},
+        faster_rcnn={'model.type': 'FasterRCNN', 'model.data_preprocessor.type': 'DetDataPreprocessor'}),
+    # 3 past frames online, so that the oldest leave within the 6-frame videos
+    Row('fgfa', os.path.join(utils.REPO, 'configs', 'synthetic', 'fgfa_r18-dc5_synthetic.py'),
+        options={'model.test_cfg.num_online_refs': 3}, init_options={}, train_options={}, own=('motion', 'aggregator'),
+        switch_off={'model.motion': None, 'model.aggregator': None},
+        faster_rcnn={'model.type': 'FasterRCNN', 'model.data_preprocessor.type': 'DetDataPreprocessor'}),
+    # MEGA and RDN keep their protocols' windows (25 / 37 frames), so their memory fills after
+    # the contract's videos: tests/models/detectors/test_mega.py runs it with a small window
+    Row('mega', os.path.join(utils.REPO, 'configs', 'synthetic', 'mega_r18-dc5_synthetic.py'),
+        options={}, init_options={}, train_options={}, own=('relation_level', ),
+        switch_off={'model.relation_level': None},
+        faster_rcnn={**MAMBA_TYPES_TO_FASTER_RCNN, 'model.roi_head.bbox_head.type': 'ConvFCBBoxHead'}),
+    Row('rdn', os.path.join(utils.REPO, 'configs', 'synthetic', 'rdn_r18-dc5_synthetic.py'),
+        options={}, init_options={}, train_options={}, own=('relation_level', ),
+        switch_off={'model.relation_level': None},
+        faster_rcnn={**MAMBA_TYPES_TO_FASTER_RCNN, 'model.roi_head.bbox_head.type': 'ConvFCBBoxHead'}),
 ]
 IDS = [row.name for row in DETECTORS]
 VIDEO_LENGTH, HEIGHT, WIDTH = 6, 128, 160

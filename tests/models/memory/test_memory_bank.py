@@ -124,3 +124,17 @@ def test_random_permutation_is_a_permutation_reproducible_from_a_generator():
     again = random_permutation(50, torch.device('cpu'), torch.Generator().manual_seed(3))
     assert torch.equal(first.sort().values, torch.arange(50)) and torch.equal(first, again)
     assert not torch.equal(first, torch.arange(50))
+
+
+def test_oldest_replacement_keeps_the_last_rows_written_with_their_extras():
+    bank = MemoryBank(capacity=10, key_set_size=10, replacement='oldest')
+    for start, num in ((0, 4), (4, 4), (8, 5), (13, 1), (14, 12)):
+        features, ids = _rows(start, num)
+        kept = min(num, 10)  # a write beyond capacity keeps its first rows
+        bank.write(features, frame_ids=ids.long(), extras=dict(key=features * 2))
+        last = set(range(max(0, start + kept - 10), start + kept))
+        assert set(bank.frame_ids.tolist()) == last
+        assert torch.equal(bank.rows('key')[:, 0], bank.features[:, 0] * 2)  # extras stay with their rows
+        assert len(bank) == min(start + kept, 10)
+    with pytest.raises(ValueError, match='replacement'):
+        MemoryBank(replacement='newest')

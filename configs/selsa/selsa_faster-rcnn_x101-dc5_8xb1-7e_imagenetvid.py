@@ -1,0 +1,11 @@
+# SELSA ResNeXt-101 64x4d DC5 (mmtracking: 83.1 mAP@0.5 on VID val).
+# Backbone: OpenMMLab's ImageNet ResNeXt-101 64x4d (open-mmlab://resnext101_64x4d, cached by torch hub).
+_base_ = './selsa_faster-rcnn_r50-dc5_8xb1-7e_imagenetvid.py'
+
+model = dict(
+    backbone=dict(
+        type='ResNeXt',
+        depth=101,
+        groups=64,
+        base_width=4,
+        init_cfg=dict(type='Pretrained', checkpoint='open-mmlab://resnext101_64x4d')))

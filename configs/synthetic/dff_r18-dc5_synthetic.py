@@ -1,0 +1,38 @@
+# DFF R-18-DC5 trained from scratch on the synthetic VID data: the model of
+# ./faster-rcnn_r18-dc5_synthetic.py (the same base file), its data, image size and training
+# budget, with mmtracking's DFF settings scaled as ./mamba_r18-dc5_synthetic.py scales MAMBA's.
+#   python tools/train.py configs/synthetic/dff_r18-dc5_synthetic.py
+#   python tools/test.py configs/synthetic/dff_r18-dc5_synthetic.py <work_dir>/epoch_8.pth
+# Online only (past key frames): the backbone runs on every 10th frame of a video or stream, the
+# frames between warp the key frame's maps by FlowNetSimple's flow (model.test_cfg.key_frame_interval;
+# 1 = Faster R-CNN on every frame).
+_base_ = [
+    '../_base_/models/faster-rcnn_r18-dc5_synthetic.py',
+    '../_base_/datasets/synthetic_vid_mamba_style.py',
+    '../_base_/schedules/synthetic_8e.py',  # the baseline's budget
+    '../_base_/default_runtime.py',
+]
+
+model = dict(
+    type='DFF',
+    data_preprocessor=dict(type='VideoDataPreprocessor'),
+    # FlowNetSimple from scratch: mmtracking's pretrained flownet_simple.pth (configs/dff/) is a
+    # download this offline, CPU-sized setting does without; its normalisation is the data
+    # preprocessor's (FlowInput)
+    motion=dict(type='FlowNetSimple', img_scale_factor=0.5),
+    # mmtracking's DFF: 1000 RPN proposals and 512 RoIs in training, for the base's 600 / 256;
+    # here the synthetic base's 300 / 128 scaled the same way
+    train_cfg=dict(rpn_proposal=dict(max_per_img=500), rcnn=dict(sampler=dict(num=256))),
+    test_cfg=dict(key_frame_interval=10))
+
+# mmtracking's DFF training clips: the key frame + 1 reference drawn uniformly within 9 frames
+# (the reference goes through the backbone and is warped to the key frame); DET: a copy
+train_dataloader = dict(
+    dataset=dict(datasets=[
+        dict(_base_.vid_train_dataset, pipeline=_base_.video_train_pipeline,
+             ref_img_sampler=dict(num_ref_imgs=1, frame_range=9, filter_key_img=True, method='uniform')),
+        dict(_base_.det_train_dataset, pipeline=_base_.video_train_pipeline, ref_img_sampler=dict(num_ref_imgs=1)),
+    ]))
+
+default_hooks = dict(logger=dict(interval=15), checkpoint=dict(interval=1, max_keep_ckpts=2))
+randomness = dict(seed=0)
