@@ -88,6 +88,13 @@ METHODS = {
     # the release composition with the memory of enhanced rows: its own training (the paper-form
     # 'both' training cannot be tested with it)
     'both-enhanced': Method(synthetic('mamba-enhanced_r18-dc5_synthetic')),
+    # the peer methods, each with its published recipe scaled as the MAMBA configs are
+    'selsa': Method(synthetic('selsa_r18-dc5_synthetic')),
+    'selsa-troialign': Method(synthetic('selsa-troialign_r18-dc5_synthetic')),
+    'dff': Method(synthetic('dff_r18-dc5_synthetic')),
+    'fgfa': Method(synthetic('fgfa_r18-dc5_synthetic')),
+    'rdn': Method(synthetic('rdn_r18-dc5_synthetic')),
+    'mega': Method(synthetic('mega_r18-dc5_synthetic')),
 }
 DEFAULT_VARIANTS = ['baseline', 'pixel', 'instance', 'both']
 COLUMNS = [('all', 'all frames', 'vid/mAP'), ('degraded', 'degraded', 'vid/mAP_degraded'),

@@ -93,7 +93,8 @@ def test_each_protocol_has_its_evaluation_and_the_baseline_one_for_all(load_tool
     assert '(baseline: single-frame, detects every frame on its own: the same under every protocol)' in printed
 
 
-@pytest.mark.parametrize('variant', ['baseline', 'pixel', 'instance', 'both', 'both-enhanced'])
+@pytest.mark.parametrize('variant', ['baseline', 'pixel', 'instance', 'both', 'both-enhanced', 'selsa',
+                                     'selsa-troialign', 'dff', 'fgfa', 'rdn', 'mega'])
 def test_each_hard_variant_is_its_default_one_on_the_hard_data(load_tool, variant):
     tool = load_tool('analysis/synthetic_ablation.py')
     default, hard = (Config.fromfile(tool.config_of(variant, data_set)) for data_set in ('default', 'hard'))
