@@ -35,4 +35,3 @@ train_dataloader = dict(
              ref_img_sampler=dict(num_ref_imgs=1, frame_range=9, filter_key_img=True, method='uniform')),
         dict(_base_.det_train_dataset, pipeline=_base_.video_train_pipeline, ref_img_sampler=dict(num_ref_imgs=1)),
     ]))
-

@@ -38,4 +38,3 @@ train_dataloader = dict(
     ]))
 val_dataloader = dict(dataset=dict(test_protocol='fgfa_offline'))
 test_dataloader = val_dataloader
-

@@ -13,7 +13,7 @@
 _base_ = [
     '../_base_/models/faster-rcnn_r50-dc5.py',
     '../_base_/datasets/imagenet_vid_mamba_style.py',
-    '../_base_/schedules/sgd_7e.py',
+    '../_base_/schedules/mmtrack_vid_7e.py',  # the schedule of the DC5 peers (SELSA, TRA, DFF, FGFA)
     '../_base_/default_runtime.py',
 ]
 

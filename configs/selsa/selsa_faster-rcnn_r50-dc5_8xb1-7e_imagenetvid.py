@@ -14,7 +14,7 @@
 _base_ = [
     '../_base_/models/faster-rcnn_r50-dc5.py',
     '../_base_/datasets/imagenet_vid_mamba_style.py',
-    '../_base_/schedules/sgd_7e.py',
+    '../_base_/schedules/mmtrack_vid_7e.py',  # lr 0.01 for 8 clips, steps at epochs 2 and 5
     '../_base_/default_runtime.py',
 ]
 
@@ -37,11 +37,3 @@ train_dataloader = dict(
     ]))
 val_dataloader = dict(dataset=dict(test_protocol='selsa_offline'))
 test_dataloader = val_dataloader
-
-optim_wrapper = dict(optimizer=dict(lr=0.01))
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1.0 / 3, by_epoch=False, begin=0, end=500),
-    dict(type='MultiStepLR', begin=0, end=7, by_epoch=True, milestones=[2, 5], gamma=0.1)
-]
-# `tools/train.py --auto-scale-lr` rescales lr 0.01 from this total batch to the real one
-auto_scale_lr = dict(enable=False, base_batch_size=8)

@@ -9,6 +9,6 @@ from .test_protocol import TEST_PROTOCOLS
 from .transforms import FrameBroadcaster, PackVideoInputs
 
 __all__ = [
-    'CocoVIDAnnotations', 'CocoVIDDataset', 'CocoVIDFormatError', 'ImagenetVIDDataset', 'VID_CLASSES', 'RefFrameSampler',
-    'VideoSampler', 'FrameBroadcaster', 'PackVideoInputs', 'TEST_PROTOCOLS'
+    'CocoVIDAnnotations', 'CocoVIDDataset', 'CocoVIDFormatError', 'ImagenetVIDDataset', 'VID_CLASSES',
+    'RefFrameSampler', 'VideoSampler', 'FrameBroadcaster', 'PackVideoInputs', 'TEST_PROTOCOLS'
 ]

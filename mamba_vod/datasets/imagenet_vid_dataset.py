@@ -17,7 +17,8 @@ item is a dict of lists of length T (key frame first, then the N references of t
 Labels 0..C-1 follow ``metainfo['classes']`` (:attr:`METAINFO`: the 30 VID classes, unless the
 config's ``metainfo=dict(classes=...)`` names others), matched by category name as mmtracking
 does; annotations of any other category (category 31 "other" of the DET json) are dropped, and
-the number dropped is logged. :class:`CocoVIDDataset` takes the classes from the json. Boxes with no area inside the image are skipped and counted too.
+the number dropped is logged. :class:`CocoVIDDataset` takes the classes from the json. Boxes
+with no area inside the image are skipped and counted too.
 """
 import os.path as osp
 from collections import Counter

@@ -74,7 +74,8 @@ def test_each_stream_gets_what_it_gets_alone(utils, checkpoint):
             assert ours.ori_shape == theirs.ori_shape
             utils.assert_same_detections(ours.pred_instances, theirs.pred_instances, f'stream {name} frame {index}')
     memories = {name: stream.memory for name, stream in detector.streams.items()}
-    assert len(memories['a']['instance_level'].banks[0]) > 40 and len(memories['a']['pixel_level'].bank) > 60  # sampled key sets
+    # sampled key sets
+    assert len(memories['a']['instance_level'].banks[0]) > 40 and len(memories['a']['pixel_level'].bank) > 60
     assert memories['a']['pixel_level'].bank is not memories['c']['pixel_level'].bank
 
 

@@ -64,4 +64,3 @@ def test_editing_an_unused_module_keeps_the_digest_and_a_used_one_changes_it(tmp
     edited.write_text(open(used[0]).read() + '\nEDITED = 1\n')
     swapped = [str(edited) if path == used[0] else path for path in seen[-1]]
     assert real(*swapped) != digest
-

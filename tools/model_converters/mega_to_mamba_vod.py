@@ -27,7 +27,6 @@ checked for shape (A, 4) and dropped; FrozenBatchNorm has no ``num_batches_track
 gets a 0. What conversion cannot make exact (their anchors, box coder and RoIAlign use the "+1"
 pixel convention, their FrozenBatchNorm no eps) is listed in the C4 configs.
 """
-import argparse
 import os.path as osp
 import re
 from collections import OrderedDict
@@ -35,7 +34,8 @@ from typing import Dict, Mapping, Optional
 
 import torch
 
-from mamba_vod.utils.checkpoint_conversion import ConversionError, convert_checkpoint, rename_state_dict
+from mamba_vod.utils.checkpoint_conversion import (ConversionError, convert_checkpoint, converter_arguments,
+                                                   rename_state_dict, run_converter)
 
 __all__ = ['ConversionError', 'adapt_state_dict', 'convert_file', 'convert_key', 'convert_state_dict']
 
@@ -115,19 +115,14 @@ def convert_file(src: str, dst: str, config: str = DEFAULT_CONFIG) -> 'OrderedDi
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description="Convert mega.pytorch's released MEGA / RDN checkpoints.")
-    parser.add_argument('src', help='the released checkpoint (e.g. MEGA_R_101.pth)')
-    parser.add_argument('dst', help='where to write the mamba_vod checkpoint')
-    parser.add_argument('--config', default=DEFAULT_CONFIG, help='the C4 config it fits (default: %(default)s)')
-    return parser.parse_args(argv)
+    return converter_arguments(argv, description="Convert mega.pytorch's released MEGA / RDN checkpoints.",
+                               src_help='the released checkpoint (e.g. MEGA_R_101.pth)',
+                               config_help='the C4 config it fits (default: %(default)s)',
+                               default_config=DEFAULT_CONFIG)
 
 
 def main(argv=None) -> None:
-    from mamba_vod.engine.cli import user_errors  # importing mamba_vod prepares mmcv/mmdet, safe loading
-    args = parse_args(argv)
-    with user_errors():  # ConversionError is a ValueError
-        converted = convert_file(args.src, args.dst, args.config)
-    print(f'wrote {args.dst}: {len(converted)} tensors')
+    run_converter(parse_args(argv), convert_file)
 
 
 if __name__ == '__main__':

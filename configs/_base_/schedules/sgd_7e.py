@@ -1,4 +1,4 @@
-# Single-frame Faster R-CNN baseline schedule (mmtracking's 7-epoch VID schedule):
+# Single-frame Faster R-CNN baseline schedule (7 epochs):
 # the paper's SGD settings for 7 epochs, lr divided by 10 after epoch 5.
 _base_ = './sgd_6e.py'
 

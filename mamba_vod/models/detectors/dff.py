@@ -77,10 +77,7 @@ class DFF(BaseVideoDetector):
                  motion: Optional[dict] = None) -> None:
         super().__init__(backbone=backbone, neck=neck, rpn_head=rpn_head, roi_head=roi_head, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        interval = (self.test_cfg or {}).get('key_frame_interval', KEY_FRAME_INTERVAL)
-        if not isinstance(interval, int) or isinstance(interval, bool) or interval < 1:
-            raise ValueError(f'model.test_cfg.key_frame_interval must be a whole number >= 1, got {interval!r}')
-        self.key_frame_interval = interval
+        self.key_frame_interval = self.count_in_test_cfg('key_frame_interval', KEY_FRAME_INTERVAL)
         self.flow_input = FlowInput(data_preprocessor)
         self.motion = None if motion is None else MODELS.build(self.flow_input.motion_cfg(motion))
         self.key_frame = FrameCache(capacity=1)

@@ -60,7 +60,8 @@ class FGFA(BaseVideoDetector):
 
     A test frame, stage by stage (the hooks of :class:`BaseVideoDetector`)::
 
-        backbone + neck: the frame (offline: the window's frames not kept yet, one batch)
+        extract_frames:  the frame's backbone + neck (offline: the window's frames not kept
+                         yet, one batch; the others' maps come from the state)
         take_references: offline: the references' frame ids (their maps are in the state)
         enhance_maps:    aggregator(raw, [warped references..., raw])
         RPN, RoI head:   as Faster R-CNN
@@ -85,9 +86,7 @@ class FGFA(BaseVideoDetector):
                  motion: Optional[dict] = None, aggregator: Optional[dict] = None) -> None:
         super().__init__(backbone=backbone, neck=neck, rpn_head=rpn_head, roi_head=roi_head, train_cfg=train_cfg,
                          test_cfg=test_cfg, data_preprocessor=data_preprocessor, init_cfg=init_cfg)
-        num_refs = (self.test_cfg or {}).get('num_online_refs', NUM_ONLINE_REFS)
-        if not isinstance(num_refs, int) or isinstance(num_refs, bool) or num_refs < 1:
-            raise ValueError(f'model.test_cfg.num_online_refs must be a whole number >= 1, got {num_refs!r}')
+        num_refs = self.count_in_test_cfg('num_online_refs', NUM_ONLINE_REFS)
         self.flow_input = FlowInput(data_preprocessor)
         self.motion = None if motion is None else MODELS.build(self.flow_input.motion_cfg(motion))
         self.aggregator = None if aggregator is None else MODELS.build(aggregator)
@@ -123,11 +122,11 @@ class FGFA(BaseVideoDetector):
         return x, {}
 
     # ----------------------------------------------------------------- test
-    def _extract_frames(self, clips: Tensor, frames: List[VideoFrame], runs: List[bool]) -> Optional[List[int]]:
+    def extract_frames(self, clips: Tensor, frames: List[VideoFrame], runs: List[bool]) -> Optional[List[int]]:
         """A clip with references (offline): the window's maps, from the state where kept, the
-        backbone on the others (one batch); returns the references' frame ids."""
+        backbone on the others (one batch); returns the references' frame ids. Else the base's."""
         if clips.shape[1] == 1 or not self.uses_references:
-            return super()._extract_frames(clips, frames, runs)
+            return super().extract_frames(clips, frames, runs)
         if len(frames) != 1:
             raise ValueError('clips with references are detected one at a time (predict)')
         frame = frames[0]

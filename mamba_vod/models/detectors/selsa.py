@@ -193,5 +193,5 @@ class SELSA(BaseVideoDetector):
 
 
 def _maps_only(feature_map: Tensor) -> CachedFrame:
-    """A cached frame of one (C, h, w) map; Temporal RoI Align keeps no image (an empty one)."""
-    return CachedFrame(image=feature_map.new_empty(0), maps=(feature_map.detach()[None], ))
+    """A cached frame of one (C, h, w) map; Temporal RoI Align keeps no image."""
+    return CachedFrame(image=None, maps=(feature_map.detach()[None], ))

@@ -38,4 +38,3 @@ def reference_frame_ids(meta: dict, num_refs: int) -> Tensor:
     if len(ref_ids) != num_refs:
         ref_ids = [-1] * num_refs
     return torch.tensor(ref_ids + [meta.get('frame_id', -1)], dtype=torch.long)
-

@@ -47,7 +47,8 @@ class BaseVideoDetector(TwoStageDetector):
     A test frame, stage by stage (one :class:`VideoFrame`, hooks in the frame's stream state)::
 
         runs_backbone(frame)        -> whether the backbone runs on it (DFF: key frames only)
-        backbone + neck             -> frame.raw, batched over the frames that run it
+        extract_frames(clips, frames, runs) -> frame.raw (backbone + neck, batched over the
+                                       frames that run it); returns refs (a clip with references)
         take_references(frame, refs)-> frame.references (a clip with references only)
         enhance_maps(frame)         -> frame.x, the maps the RPN and RoI head read
         RPN                         -> frame.proposals, batched
@@ -66,7 +67,10 @@ class BaseVideoDetector(TwoStageDetector):
        and :meth:`roi_head_kwargs` (proposal-level methods: SELSA / TRA / MEGA read the cached
        proposal features, TRA also reference maps, MAMBA its instance memory),
        :meth:`write_frame` (what a frame leaves: memory rows, key-frame maps, a queue entry),
-       :meth:`take_references` (offline protocols: explicit references of a test clip);
+       :meth:`take_references` (offline protocols: explicit references of a test clip),
+       :meth:`extract_frames` (which frames of a test batch or clip go through the backbone, and
+       how: FGFA's offline window takes the maps it keeps by frame id, so each frame's backbone
+       runs once);
     3. sets :attr:`uses_references` (training needs clips with references, test references are
        read) and :attr:`test_protocols` (the data side's protocols it accepts);
     4. adds its synthetic config to ``tests/models/detectors/test_video_detector_contract.py``.
@@ -114,6 +118,14 @@ class BaseVideoDetector(TwoStageDetector):
         (:meth:`take_references`); else a test clip's references are dropped."""
         return False
 
+    def count_in_test_cfg(self, key: str, default: int) -> int:
+        """``test_cfg[key]`` (``default`` when absent), a whole number >= 1 (a method's frame
+        count: DFF's key frame interval, FGFA's online references); else ValueError."""
+        value = (self.test_cfg or {}).get(key, default)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+            raise ValueError(f'model.test_cfg.{key} must be a whole number >= 1, got {value!r}')
+        return value
+
     # ------------------------------------------------------------------ hooks
     def train_features(self, clips: Tensor, data_samples: SampleList) -> Tuple[Tuple[Tensor, ...], dict]:
         """Training (and tensor mode): the key frames' maps (one (B, C, h, w) per level) of clips
@@ -144,6 +156,38 @@ class BaseVideoDetector(TwoStageDetector):
 
     def write_frame(self, frame: VideoFrame) -> None:
         """What a detected frame writes to the state. Base: nothing."""
+
+    def extract_frames(self, clips: Tensor, frames: List[VideoFrame],
+                       runs: List[bool]) -> Optional[Tuple[Tensor, ...]]:
+        """The backbone (+ neck) stage of a test batch, before :meth:`take_references`.
+
+        Args:
+            clips: (B, T, 3, H, W), the inputs of ``frames``; T > 1 (a clip with references, from
+                an offline protocol) only with B = 1.
+            frames: the B key frames, in the order of ``clips``.
+            runs: :meth:`runs_backbone` of each frame.
+
+        Sets ``frame.raw`` (one (1, C, h, w) per level) of the frames that run the backbone; the
+        others keep None. Returns what :meth:`take_references` receives as ``references``: None
+        when the clip has no references or they are not read (:attr:`uses_references` False).
+
+        Base: the frames that run the backbone as one batch; a clip with references, its T frames
+        as one batch, returning the references' maps ((N, C, h, w) per level).
+        """
+        if clips.shape[1] > 1 and self.uses_references:
+            if len(frames) != 1:
+                raise ValueError('clips with references are detected one at a time (predict)')
+            feats = self.extract_feat(clips[0])  # (T, C, h, w) per level: the key frame, then its references
+            if runs[0]:
+                frames[0].raw = tuple(level[:1] for level in feats)
+            return tuple(level[1:] for level in feats)
+        index = [b for b, run in enumerate(runs) if run]
+        if index:
+            images = clips[:, 0] if len(index) == len(frames) else clips[index, 0]
+            feats = self.extract_feat(images)
+            for position, b in enumerate(index):
+                frames[b].raw = tuple(level[position:position + 1] for level in feats)
+        return None
 
     # --------------------------------------------------------------- training
     def loss(self, batch_inputs: Tensor, batch_data_samples: SampleList) -> dict:
@@ -198,7 +242,7 @@ class BaseVideoDetector(TwoStageDetector):
             with self.memories.using(state):
                 self.memories.follow(frame.meta)
                 runs.append(self.runs_backbone(frame))
-        references = self._extract_frames(clips, frames, runs)
+        references = self.extract_frames(clips, frames, runs)
         for frame, state in zip(frames, states):
             with self.memories.using(state):
                 if references is not None:
@@ -209,24 +253,6 @@ class BaseVideoDetector(TwoStageDetector):
             with self.memories.using(state):
                 self.write_frame(frame)
         return [frame.detections for frame in frames]
-
-    def _extract_frames(self, clips: Tensor, frames: List[VideoFrame], runs: List[bool]) -> Optional[Tuple[Tensor]]:
-        """Sets ``frame.raw`` of the frames that run the backbone (as one batch); returns the maps of
-        a clip's references ((N, C, h, w) per level) when they are read, else None."""
-        if clips.shape[1] > 1 and self.uses_references:
-            if len(frames) != 1:
-                raise ValueError('clips with references are detected one at a time (predict)')
-            feats = self.extract_feat(clips[0])  # (T, C, h, w) per level: the key frame, then its references
-            if runs[0]:
-                frames[0].raw = tuple(level[:1] for level in feats)
-            return tuple(level[1:] for level in feats)
-        index = [b for b, run in enumerate(runs) if run]
-        if index:
-            images = clips[:, 0] if len(index) == len(frames) else clips[index, 0]
-            feats = self.extract_feat(images)
-            for position, b in enumerate(index):
-                frames[b].raw = tuple(level[position:position + 1] for level in feats)
-        return None
 
     def detect_frames(self, frames: Sequence[VideoFrame], states: Sequence[MemoryState]) -> None:
         """RPN and RoI head on the frames' maps ``x`` as one batch, each frame's :meth:`frame_keys`
@@ -246,4 +272,3 @@ class BaseVideoDetector(TwoStageDetector):
 def _forget_states(model: BaseVideoDetector, *args) -> None:
     """Loading weights empties the stream state: what it holds came from other weights."""
     model.reset_memory()
-

@@ -67,8 +67,8 @@ class RelationBatchKeys:
         for b, keys in enumerate(self.per_image):
             mine = rois[:, 0] == b
             rows = x[mine]
-            parts.append(self.level.plain(rows, fcs) if keys is None else self.level.enhance(rows, rois[mine, 1:], keys,
-                                                                                              fcs))
+            parts.append(self.level.plain(rows, fcs) if keys is None else
+                         self.level.enhance(rows, rois[mine, 1:], keys, fcs))
         return torch.cat(parts) if parts else x
 
 

@@ -3,7 +3,8 @@
 Shape shorthand: H x W the padded input frame, C channels of a map, h x w a map.
 
 The flow-based methods keep past frames whole, not rows of features: DFF the last key frame
-(its image, for the flow, and its maps, to warp), FGFA the window of frames it aggregates.
+(its image, for the flow, and its maps, to warp), FGFA the window of frames it aggregates;
+Temporal RoI Align keeps reference frames' maps only (no image).
 A :class:`FrameCache` is their :class:`~mamba_vod.models.memory.StateCarrier`; its state,
 a :class:`FrameCacheState`, holds :class:`CachedFrame` s by key (a frame id), oldest first,
 never more than ``capacity`` of them through :meth:`~FrameCacheState.put`, and never more than
@@ -19,19 +20,21 @@ from .carried_state import CarriedState, StateCarrier
 
 
 class CachedFrame(NamedTuple):
-    """One frame kept whole: ``image`` (1, 3, H, W) as the detector's preprocessor gave it, and
-    ``maps`` (one (1, C, h, w) per level, the backbone + neck's)."""
-    image: Tensor
+    """One frame kept whole: ``image`` (1, 3, H, W) as the detector's preprocessor gave it, or
+    None when a method keeps maps only (Temporal RoI Align), and ``maps`` (one (1, C, h, w) per
+    level, the backbone + neck's)."""
+    image: Optional[Tensor]
     maps: Tuple[Tensor, ...]
 
     @classmethod
-    def kept(cls, image: Tensor, maps: Tuple[Tensor, ...]) -> 'CachedFrame':
+    def kept(cls, image: Optional[Tensor], maps: Tuple[Tensor, ...]) -> 'CachedFrame':
         """A frame to keep: copies, detached, so that the batch they were cut from is not held."""
-        return cls(image.detach().clone(), tuple(level.detach().clone() for level in maps))
+        return cls(None if image is None else image.detach().clone(), tuple(level.detach().clone() for level in maps))
 
     @property
     def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in (self.image, *self.maps))
+        tensors = self.maps if self.image is None else (self.image, *self.maps)
+        return sum(t.numel() * t.element_size() for t in tensors)
 
 
 class FrameCacheState(CarriedState):

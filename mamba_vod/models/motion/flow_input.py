@@ -101,4 +101,3 @@ def warp_maps(maps: Sequence[Tensor], flow: Tensor) -> Tuple[Tensor, ...]:
     """Each map level (B, C, h, w) warped by ``flow`` (B, 2, H', W') in input pixels, resized to
     the level first (as mmtracking 1.x): the maps aligned to the frames the flow starts from."""
     return tuple(flow_warp(level, resize_flow(flow, level.shape[-2:])) for level in maps)
-

@@ -31,8 +31,8 @@ def _check_against_synthetic(coco: dict) -> None:
     track_of_instance = {}
     for (video, frame, instance, label, box, occluded), expected in zip(
             sorted(got, key=lambda g: (g[0], g[1], g[4])), sorted(want, key=lambda w: (w[0], w[1], w[4]))):
-        assert (video, frame, label, box, occluded) == (expected[0], expected[1], expected[3], expected[4],
-                                                         expected[5])
+        assert (video, frame, label, box, occluded) == (
+            expected[0], expected[1], expected[3], expected[4], expected[5])
         assert track_of_instance.setdefault(instance, (video, expected[2])) == (video, expected[2])
     assert len(track_of_instance) == len({(w[0], w[2]) for w in want}) == 7
 

@@ -44,7 +44,8 @@ def test_each_stream_gets_what_it_gets_alone_whatever_the_others_do():
             assert torch.allclose(got.bboxes, expected.bboxes, atol=1e-3), (stream, frame_id)
     for stream in states:  # the same memories as alone, rows for rows
         for ours, theirs in ((states[stream]['pixel_level'].bank, alone_states[stream]['pixel_level'].bank),
-                             (states[stream]['instance_level'].banks[1], alone_states[stream]['instance_level'].banks[1])):
+                             (states[stream]['instance_level'].banks[1],
+                              alone_states[stream]['instance_level'].banks[1])):
             assert len(ours) == len(theirs) > 0 and torch.equal(ours.frame_ids, theirs.frame_ids)
     assert len(states[2]['instance_level'].banks[0]) == 50  # full: sampled and updated
 

@@ -18,6 +18,9 @@ pytestmark = pytest.mark.usefixtures(one_thread.__name__)
 SYNTHETIC = {'selsa': 'configs/synthetic/selsa_r18-dc5_synthetic.py',
              'troialign': 'configs/synthetic/selsa-troialign_r18-dc5_synthetic.py'}
 IMAGENET = sorted(glob.glob('configs/selsa/*.py') + glob.glob('configs/temporal_roi_align/*.py'))
+# mmtracking's VID methods, all trained on its VID schedule
+MMTRACK_SCHEDULE = 'configs/_base_/schedules/mmtrack_vid_7e.py'
+MMTRACK_METHODS = IMAGENET + sorted(glob.glob('configs/dff/*.py') + glob.glob('configs/fgfa/*.py'))
 PAST, K = 3, 10  # the tests' past_frames and rows per frame (a 64x96 frame has fewer than the RPN's 100)
 
 
@@ -47,6 +50,15 @@ def test_imagenet_configs_have_mmtrackings_settings(path):
     with torch.device('meta'):
         model = MODELS.build(cfg.model)
     assert model.instance_level.proposals_per_frame == 300 and model.instance_level.memories[0].capacity == 14 * 300
+
+
+@pytest.mark.parametrize('path', MMTRACK_METHODS)
+def test_mmtrackings_vid_methods_share_its_schedule(path):
+    """SELSA, Temporal RoI Align, DFF and FGFA on ImageNet VID: the shared base's schedule, as it is."""
+    schedule, cfg = Config.fromfile(MMTRACK_SCHEDULE), Config.fromfile(path)
+    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'auto_scale_lr'):
+        assert cfg[key] == schedule[key], key
+    assert len(MMTRACK_METHODS) == 12  # 4 methods x R-50, R-101, X-101
 
 
 def test_synthetic_configs_keep_the_baselines_model_and_budget():

@@ -49,6 +49,15 @@ def test_kept_frames_are_detached_copies():
     assert kept.maps[0].abs().sum() > 0
 
 
+def test_a_frame_of_maps_only_has_no_image_and_counts_its_maps():
+    maps = torch.randn(1, 4, 2, 2)
+    kept = CachedFrame.kept(None, (maps, ))  # Temporal RoI Align keeps no image
+    assert kept.image is None and kept.nbytes == 4 * 4 * 4
+    state = FrameCache(capacity=2).state
+    state.put(0, kept)
+    assert state.nbytes == kept.nbytes
+
+
 def test_each_stream_gets_its_own_state():
     cache = FrameCache(capacity=2)
     first, second = cache.new_state(), cache.new_state()
