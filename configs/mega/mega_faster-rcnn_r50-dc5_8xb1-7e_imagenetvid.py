@@ -32,7 +32,8 @@ vid_ref_img_sampler = dict(num_ref_imgs=7, frame_range=12, filter_key_img=False,
 train_dataloader = dict(
     dataset=dict(datasets=[
         dict(_base_.vid_train_dataset, ref_img_sampler=vid_ref_img_sampler, pipeline=_base_.video_train_pipeline),
-        dict(_base_.det_train_dataset, ref_img_sampler=dict(num_ref_imgs=7), pipeline=_base_.video_train_pipeline),
+        dict(_base_.det_train_dataset, ref_img_sampler=dict(num_ref_imgs=7, method='uniform'),  # DET: copies
+             pipeline=_base_.video_train_pipeline),
     ]))
 val_dataloader = dict(dataset=dict(test_protocol='mega_offline'))
 test_dataloader = val_dataloader

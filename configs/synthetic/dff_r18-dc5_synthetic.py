@@ -31,7 +31,8 @@ train_dataloader = dict(
     dataset=dict(datasets=[
         dict(_base_.vid_train_dataset, pipeline=_base_.video_train_pipeline,
              ref_img_sampler=dict(num_ref_imgs=1, frame_range=9, filter_key_img=True, method='uniform')),
-        dict(_base_.det_train_dataset, pipeline=_base_.video_train_pipeline, ref_img_sampler=dict(num_ref_imgs=1)),
+        dict(_base_.det_train_dataset, pipeline=_base_.video_train_pipeline,
+             ref_img_sampler=dict(num_ref_imgs=1, method='uniform')),  # DET images: a copy of the image
     ]))
 
 default_hooks = dict(logger=dict(interval=15), checkpoint=dict(interval=1, max_keep_ckpts=2))

@@ -37,7 +37,7 @@ vid_ref_img_sampler = dict(num_ref_imgs=7, frame_range=12, filter_key_img=False,
 vid_train_dataset, det_train_dataset = _base_.train_dataloader.dataset.datasets
 train_dataloader = dict(dataset=dict(datasets=[
     dict(vid_train_dataset, ref_img_sampler=vid_ref_img_sampler),
-    dict(det_train_dataset, ref_img_sampler=dict(num_ref_imgs=7)),  # DET images: 7 copies of the image
+    dict(det_train_dataset, ref_img_sampler=dict(num_ref_imgs=7, method='uniform')),  # DET images: 7 copies
 ]))
 
 # global frames and memory frames are missing from some clips' graphs: DDP must look for unused
