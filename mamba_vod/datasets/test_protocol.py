@@ -31,8 +31,9 @@ The protocols, named for what they do:
   mega.pytorch's order), seeded by ``shuffle_seed`` and the video length (mega.pytorch's is
   unseeded). ``'mega_offline'``: 12 + 1 + 12 frames, 10 global; ``'rdn_offline'``: 18 + 1 + 18, none.
 """
+import functools
 import random
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from mamba_vod.registry import TEST_PROTOCOL_TYPES
 
@@ -140,9 +141,16 @@ class WindowAndGlobalFrames(TestProtocol):
         return [min(position + self.future, last)] + extra
 
     def _global(self, video_length: int, index: int) -> int:
-        order = list(range(video_length))
-        random.Random(f'{self.shuffle_seed}/{video_length}').shuffle(order)  # one permutation per length
-        return order[index % video_length]
+        return global_frame_order(self.shuffle_seed, video_length)[index % video_length]
+
+
+@functools.lru_cache(maxsize=256)
+def global_frame_order(shuffle_seed: int, video_length: int) -> Tuple[int, ...]:
+    """:class:`WindowAndGlobalFrames`' permutation of the positions of a video of ``video_length``
+    frames (one per seed and length), made once and cached: the protocol reads it at every frame."""
+    order = list(range(video_length))
+    random.Random(f'{shuffle_seed}/{video_length}').shuffle(order)
+    return tuple(order)
 
 
 #: the protocols ``--protocol NAME`` can name; a detector's ``test_protocols`` lists some of these

@@ -1,4 +1,6 @@
 """MEGA's offline protocol (WindowAndGlobalFrames): what enters the detector's state, frame by frame."""
+import random
+
 import pytest
 
 from mamba_vod.datasets.test_protocol import NAMED_PROTOCOLS, WindowAndGlobalFrames, build_protocol
@@ -40,3 +42,17 @@ def test_bad_arguments_are_refused():
         WindowAndGlobalFrames(past=-1, future=1)
     with pytest.raises(IndexError, match='outside a video'):
         WindowAndGlobalFrames(past=1, future=1).references(5, 5)
+
+
+def test_the_global_permutation_is_made_once_per_seed_and_length():
+    from mamba_vod.datasets.test_protocol import global_frame_order
+    global_frame_order.cache_clear()
+    protocol = WindowAndGlobalFrames(past=2, future=2, num_global=3, shuffle_seed=7)
+    for length in (40, 41):
+        for position in range(length):
+            protocol.references(position, length)
+    assert global_frame_order.cache_info().misses == 2  # once per (seed, length), not per frame
+    order = list(range(40))
+    random.Random('7/40').shuffle(order)  # the permutation it always was
+    assert global_frame_order(7, 40) == tuple(order)
+    assert protocol.references(0, 40)[5:] == [order[2], order[1], order[0]]

@@ -103,3 +103,20 @@ def test_a_file_converts_and_a_foreign_key_is_refused(load_tool, tmp_path):
     with pytest.raises(ConversionError, match='extra.weight'):
         converter.convert_file(src, str(tmp_path / 'other.pth'), RDN_R101)
     assert not os.path.exists(tmp_path / 'other.pth')
+
+
+@pytest.mark.parametrize('rows, match', [(8, 'class-agnostic'), (4 * 31 - 4, r'124 rows .*got \(120, 1024\)')],
+                         ids=['class-agnostic', 'without-background'])
+def test_a_regressor_that_is_not_class_specific_with_a_background_is_refused(load_tool, rows, match):
+    """The regressor must have the classifier's num_classes + 1 (31) rows times 4, else no conversion."""
+    converter = load_tool('model_converters/mega_to_mamba_vod.py')
+    reference = model_state_dict(RDN_R101)
+    state = _released(released_names((3, 4, 23), reduce=False, form='rdn'), reference, converter)
+    key = 'module.roi_heads.box.predictor.bbox_pred.weight'
+    assert state[key].shape[0] == 4 * 31 == 4 * state['module.roi_heads.box.predictor.cls_score.weight'].shape[0]
+    state[key] = state[key][:rows]
+    with pytest.raises(ConversionError, match=f'roi_heads.box.predictor.bbox_pred.weight: .*{match}'):
+        converter.convert_state_dict(state, reference)
+    del state['module.roi_heads.box.predictor.cls_score.weight'], state['module.roi_heads.box.predictor.cls_score.bias']
+    with pytest.raises(ConversionError, match='no roi_heads.box.predictor.cls_score.weight'):
+        converter.convert_state_dict(state, reference)

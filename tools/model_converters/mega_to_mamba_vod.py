@@ -21,8 +21,9 @@ shapes), else nothing is written and the error lists what does not fit. How the 
     roi_heads.box.predictor.{cls_score,bbox_pred} -> roi_head.bbox_head.{fc_cls,fc_reg}
 
 Values that change on the way: the classifier's background row moves from first (theirs) to last
-(mmdet's); the box regressor's 4 background rows (which mmdet has none of) are checked and
-dropped; ``rpn.anchor_generator.cell_anchors.0`` (a buffer our anchor generator computes) is
+(mmdet's); the box regressor's 4 background rows (which mmdet has none of) are dropped, after
+checking that it is class-specific (4 * (num_classes + 1) rows, num_classes + 1 the classifier's
+rows); ``rpn.anchor_generator.cell_anchors.0`` (a buffer our anchor generator computes) is
 checked for shape (A, 4) and dropped; FrozenBatchNorm has no ``num_batches_tracked``, so each BN
 gets a 0. What conversion cannot make exact (their anchors, box coder and RoIAlign use the "+1"
 pixel convention, their FrozenBatchNorm no eps) is listed in the C4 configs.
@@ -42,6 +43,7 @@ __all__ = ['ConversionError', 'adapt_state_dict', 'convert_file', 'convert_key',
 DEFAULT_CONFIG = osp.join(osp.dirname(__file__), '..', '..', 'configs', 'mega',
                           'mega_faster-rcnn_r101-c4_4xb1-120k_imagenetvid.py')
 _EXTRACTOR = 'roi_heads.box.feature_extractor.'
+_CLASSIFIER = 'roi_heads.box.predictor.cls_score.'
 _RELATIONS = {'Wgs': 'Wg', 'Wqs': 'Wq', 'Wks': 'Wk', 'Wvs': 'Wv'}
 _RULES = [  # (their pattern, our name template), tried in order on a key without 'module.'
     (r'^backbone\.body\.stem\.(conv1|bn1)\.(.+)$', r'backbone.\1.\2'),
@@ -83,15 +85,33 @@ def adapt_state_dict(state: Mapping[str, torch.Tensor], reference: Mapping[str, 
             if value.dim() != 2 or value.shape[1] != 4:
                 raise ConversionError(f'{key}: expected anchors (A, 4), got {tuple(value.shape)}')
             continue
-        if key == 'roi_heads.box.predictor.cls_score.weight' or key == 'roi_heads.box.predictor.cls_score.bias':
+        if key in (_CLASSIFIER + 'weight', _CLASSIFIER + 'bias'):
             value = torch.cat([value[1:], value[:1]])  # background first (theirs) -> last (mmdet's)
         elif key.startswith('roi_heads.box.predictor.bbox_pred.'):
-            value = value[4:]  # the background's 4 regressors: mmdet has none
+            value = _class_regressors(key, value, state)
         key = _advanced_fc_name(key, reference)
         adapted[key] = value
         if key.endswith('.running_var'):
             adapted[key[:-len('running_var')] + 'num_batches_tracked'] = torch.tensor(0)
     return adapted
+
+
+def _class_regressors(key: str, value: torch.Tensor, state: Mapping[str, torch.Tensor]) -> torch.Tensor:
+    """The regressor ``value`` (4 * (num_classes + 1) rows, the background's 4 first) without the
+    background's rows, after checking it is class-specific with the classifier's num_classes + 1
+    rows; else :class:`ConversionError` naming the key and the shapes."""
+    classifier = state.get(_CLASSIFIER + 'weight', state.get(_CLASSIFIER + 'bias'))
+    if classifier is None:
+        raise ConversionError(f'{key}: the regressor is checked against the classifier\'s rows, but the checkpoint '
+                              f'has no {_CLASSIFIER}weight or bias')
+    rows = classifier.shape[0]  # num_classes + 1, the background included
+    if value.dim() < 1 or value.shape[0] != 4 * rows:
+        agnostic = ' (a class-agnostic regressor, which mmdet\'s class-specific fc_reg cannot take)' if (
+            value.dim() >= 1 and value.shape[0] == 8 and rows != 2) else ''
+        raise ConversionError(f'{key}: expected a class-specific regressor of 4 * (num_classes + 1) = {4 * rows} rows '
+                              f'({rows} classifier rows, {_CLASSIFIER}*: {tuple(classifier.shape)}), got '
+                              f'{tuple(value.shape)}{agnostic}')
+    return value[4:]  # the background's 4 regressors: mmdet has none
 
 
 def _advanced_fc_name(key: str, reference: Mapping[str, torch.Tensor]) -> str:

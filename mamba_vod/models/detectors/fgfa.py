@@ -179,5 +179,4 @@ class FGFA(BaseVideoDetector):
     def write_frame(self, frame: VideoFrame) -> None:
         """Online: the frame joins the kept past frames (the oldest beyond ``num_online_refs`` leave)."""
         if self.aggregator is not None and frame.references is None:
-            frame_id = frame.meta.get('frame_id')
-            self.frames.state.put(object() if frame_id is None else frame_id, CachedFrame.kept(frame.image, frame.raw))
+            self.frames.state.put_frame(frame.meta, CachedFrame.kept(frame.image, frame.raw))

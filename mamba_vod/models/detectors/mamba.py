@@ -13,7 +13,7 @@ from torch import Tensor
 from mamba_vod.registry import MODELS
 
 from ..levels import InstanceLevel, PixelLevel, PixelReferences
-from ..roi_heads import InstanceAggregationBBoxHead, MAMBARoIHead
+from ..roi_heads import InstanceAggregationBBoxHead, MAMBARoIHead, require_roi_head
 from .initial_frames import start_from_references
 from .legacy_names import rename_legacy_keys
 from .reference_keys import aggregate_clips, aggregate_with_references
@@ -67,7 +67,7 @@ class MAMBA(BaseVideoDetector):
         # instance before pixel: the parameters keep the order of older checkpoints (optimizer states)
         self.instance_level = None
         if instance_level is not None:
-            self._check_roi_head()
+            require_roi_head(self.roi_head, MAMBARoIHead, InstanceAggregationBBoxHead, 'MAMBA with an instance level')
             self.instance_level = _build_level(instance_level, InstanceLevel,
                                                train_cfg=phase['train'].get('instance'),
                                                num_fcs=self.roi_head.bbox_head.num_shared_fcs)
@@ -75,13 +75,6 @@ class MAMBA(BaseVideoDetector):
             pixel_level, PixelLevel, train_cfg=phase['train'].get('pixel'), test_cfg=phase['test'].get('pixel'),
             stride=self.roi_head.bbox_roi_extractor.featmap_strides[0])
         self._register_load_state_dict_pre_hook(rename_legacy_keys)
-
-    def _check_roi_head(self) -> None:
-        if not (isinstance(self.roi_head, MAMBARoIHead)
-                and isinstance(self.roi_head.bbox_head, InstanceAggregationBBoxHead)):
-            raise TypeError("MAMBA with an instance level needs roi_head=dict(type='MAMBARoIHead', bbox_head=dict("
-                            f"type='InstanceAggregationBBoxHead', ...)), got {type(self.roi_head).__name__} / "
-                            f'{type(self.roi_head.bbox_head).__name__}')
 
     @property
     def aggregates(self) -> bool:
@@ -137,8 +130,7 @@ class MAMBA(BaseVideoDetector):
     def roi_head_kwargs(self, frames: Sequence[VideoFrame]) -> dict:
         if self.instance_level is None:
             return {}
-        return dict(instance_keys=self.instance_level.keys_from_rows(
-            [frame.keys.instance_keys.per_image[0] for frame in frames]))
+        return dict(instance_keys=self.instance_level.batch_keys([frame.keys.instance_keys for frame in frames]))
 
     def write_frame(self, frame: VideoFrame) -> None:
         """Both levels write the frame: the pixel level pixels of its map before or after its GEO
@@ -163,7 +155,7 @@ class MAMBA(BaseVideoDetector):
         rows, top = frame.keys.rows, frame.keys.top
         if self.instance_level.memory_features == 'enhanced' and not self.instance_level.is_empty:
             rows = self.roi_head.embed_proposals(frame.x, [top.bboxes], frame.keys.instance_keys)[0]
-        self.instance_level.update(rows, top.scores, torch.full_like(top.scores, frame_id, dtype=torch.long))
+        self.instance_level.update(rows, top.scores, self.instance_level.frame_rows_ids(top.scores, frame_id))
 
 
 def _build_level(cfg: dict, default_type: type, **default_args):

@@ -15,7 +15,7 @@ from mamba_vod.registry import MODELS
 
 from ..levels.relation_level import RelationBatchKeys, RelationKeys, RelationLevel
 from ..levels.relation_state import Entry
-from ..roi_heads import RelationBBoxHead, RelationRoIHead
+from ..roi_heads import RelationBBoxHead, RelationRoIHead, require_roi_head
 from .video_detector import BaseVideoDetector
 from .video_frame import VideoFrame
 
@@ -38,9 +38,12 @@ class MEGA(BaseVideoDetector):
                          the window (a video's first frame: its whole window) and the global pool
         frame_keys:      online: the frame's own first K proposals' rows join the window (it
                          holds the last ``window_size`` frames), the global pool is a seeded
-                         random sample of the past; the RoIs read window, memories, pool
+                         random sample of the past; the RoIs read window, memories, pool;
+                         MEGA form: each stage's reference rows, computed here once
+                         (:meth:`RelationLevel.stage_references`)
         RoI head:        fc6 -> relation stages (global first, local with geometry) -> cls/reg
-        write_frame:     the window's oldest frame (when it is full) to the stage memories; the
+        write_frame:     the window's oldest frame (when it is full) to the stage memories (its
+                         rows in the stage references: whether the RoI head ran or not); the
                          frame itself to the window and the global pool (online)
 
     Training (mega.pytorch's): the clip's references are, in order, ``train_references['local']``
@@ -71,11 +74,9 @@ class MEGA(BaseVideoDetector):
         self.train_references = {'local': 2, 'memory': 3, 'global_frames': 2, **(train_references or {})}
         self.relation_level: Optional[RelationLevel] = None
         if relation_level is not None:
+            require_roi_head(self.roi_head, RelationRoIHead, RelationBBoxHead,
+                             f'{type(self).__name__} with a relation level')
             head = self.roi_head.bbox_head
-            if not (isinstance(self.roi_head, RelationRoIHead) and isinstance(head, RelationBBoxHead)):
-                raise TypeError(f"{type(self).__name__} with a relation level needs roi_head=dict(type="
-                                "'RelationRoIHead', bbox_head=dict(type='RelationBBoxHead', ...)), got "
-                                f'{type(self.roi_head).__name__} / {type(head).__name__}')
             cfg = dict(relation_level, channels=head.fc_out_channels, num_stages=head.num_shared_fcs)
             cfg.setdefault('type', RelationLevel)
             self.relation_level = MODELS.build(cfg)
@@ -165,6 +166,8 @@ class MEGA(BaseVideoDetector):
         keys = RelationKeys(window=window, memory=[state.memory_entries(s) for s in range(level.num_stages)],
                             global_rows=torch.cat([rows for rows, _ in pool]) if pool else None,
                             push_oldest=level.uses_memory and len(window) == state.window_size)
+        if level.form == 'mega':  # refs of each stage, once: what the RoIs read and the memories take
+            keys.stage_references = level.stage_references(keys, self.roi_head.bbox_head.shared_fcs)
         return FrameRelations(own, keys)
 
     def roi_head_kwargs(self, frames: Sequence[VideoFrame]) -> dict:
@@ -178,7 +181,7 @@ class MEGA(BaseVideoDetector):
         if self.relation_level is None:
             return
         state = self.relation_level.state
-        state.push_memory(frame.keys.keys.pushes)
+        state.push_memory(self.relation_level.pushes(frame.keys.keys, self.roi_head.bbox_head.shared_fcs))
         if frame.keys.own is not None:
             state.push_window(frame.keys.own)
             state.offer_global(frame.keys.own)

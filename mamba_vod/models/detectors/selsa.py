@@ -65,7 +65,7 @@ from mamba_vod.registry import MODELS
 
 from ..levels import InstanceKeys, InstanceLevel
 from ..memory import CachedFrame, FrameCache
-from ..roi_heads import InstanceAggregationBBoxHead, MAMBARoIHead, TemporalRoIAlign
+from ..roi_heads import InstanceAggregationBBoxHead, MAMBARoIHead, TemporalRoIAlign, require_roi_head
 from .reference_keys import proposal_rows
 from .stage_records import reference_frame_ids
 from .video_detector import BaseVideoDetector
@@ -110,11 +110,7 @@ class SELSA(BaseVideoDetector):
         self.instance_level = self.reference_maps = None
         if instance_level is None:
             return
-        if not (isinstance(self.roi_head, MAMBARoIHead)
-                and isinstance(self.roi_head.bbox_head, InstanceAggregationBBoxHead)):
-            raise TypeError("SELSA needs roi_head=dict(type='MAMBARoIHead', bbox_head=dict(type="
-                            f"'InstanceAggregationBBoxHead', ...)), got {type(self.roi_head).__name__} / "
-                            f'{type(self.roi_head.bbox_head).__name__}')
+        require_roi_head(self.roi_head, MAMBARoIHead, InstanceAggregationBBoxHead, 'SELSA')
         self.instance_level = MODELS.build(self._level_cfg(instance_level, past_frames))
         if isinstance(self.roi_head.bbox_roi_extractor, TemporalRoIAlign):
             self.reference_maps = FrameCache(capacity=past_frames)
@@ -174,8 +170,7 @@ class SELSA(BaseVideoDetector):
     def roi_head_kwargs(self, frames: Sequence[VideoFrame]) -> dict:
         if self.instance_level is None:
             return {}
-        kwargs = dict(instance_keys=self.instance_level.keys_from_rows(
-            [frame.keys.instance_keys.per_image[0] for frame in frames]))
+        kwargs = dict(instance_keys=self.instance_level.batch_keys([frame.keys.instance_keys for frame in frames]))
         if self.reference_maps is not None:
             kwargs['reference_maps'] = [frame.keys.maps for frame in frames]
         return kwargs
@@ -186,10 +181,10 @@ class SELSA(BaseVideoDetector):
         if self.instance_level is None or self.instance_level.state.from_references:
             return
         top = frame.keys.top
-        frame_id = frame.meta.get('frame_id', -1)
-        self.instance_level.update(frame.keys.rows, top.scores, torch.full_like(top.scores, frame_id, dtype=torch.long))
+        frame_ids = self.instance_level.frame_rows_ids(top.scores, frame.meta.get('frame_id'))
+        self.instance_level.update(frame.keys.rows, top.scores, frame_ids)
         if self.reference_maps is not None:
-            self.reference_maps.state.put(frame_id, _maps_only(frame.x[-1][0]))
+            self.reference_maps.state.put_frame(frame.meta, _maps_only(frame.x[-1][0]))
 
 
 def _maps_only(feature_map: Tensor) -> CachedFrame:

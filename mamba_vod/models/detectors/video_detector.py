@@ -4,6 +4,7 @@ where they differ.
 Shape shorthand: B clips (or frames of B streams), T frames of a clip (index 0 the key frame,
 1.. its N = T - 1 references), C channels of a map, h x w a map, H x W the padded input.
 """
+import contextlib
 import copy
 from typing import List, Optional, Sequence, Tuple
 
@@ -48,7 +49,8 @@ class BaseVideoDetector(TwoStageDetector):
 
         runs_backbone(frame)        -> whether the backbone runs on it (DFF: key frames only)
         extract_frames(clips, frames, runs) -> frame.raw (backbone + neck, batched over the
-                                       frames that run it); returns refs (a clip with references)
+                                       frames that run it; in the frame's state when B = 1);
+                                       returns refs (a clip with references)
         take_references(frame, refs)-> frame.references (a clip with references only)
         enhance_maps(frame)         -> frame.x, the maps the RPN and RoI head read
         RPN                         -> frame.proposals, batched
@@ -167,6 +169,11 @@ class BaseVideoDetector(TwoStageDetector):
             frames: the B key frames, in the order of ``clips``.
             runs: :meth:`runs_backbone` of each frame.
 
+        State: with one frame (B = 1, so always for a clip with references) the frame's stream
+        state is the current one here (``self.memories.current``, read and written by the
+        carriers, e.g. FGFA's window of kept maps); a batch of B > 1 streams' frames runs
+        outside all of their states, so the hook must not read or write the state then.
+
         Sets ``frame.raw`` (one (1, C, h, w) per level) of the frames that run the backbone; the
         others keep None. Returns what :meth:`take_references` receives as ``references``: None
         when the clip has no references or they are not read (:attr:`uses_references` False).
@@ -242,7 +249,9 @@ class BaseVideoDetector(TwoStageDetector):
             with self.memories.using(state):
                 self.memories.follow(frame.meta)
                 runs.append(self.runs_backbone(frame))
-        references = self.extract_frames(clips, frames, runs)
+        # one frame (a clip with references is one): its backbone stage runs in its stream's state
+        with self.memories.using(states[0]) if len(states) == 1 else contextlib.nullcontext():
+            references = self.extract_frames(clips, frames, runs)
         for frame, state in zip(frames, states):
             with self.memories.using(state):
                 if references is not None:

@@ -203,6 +203,14 @@ class InstanceLevel(StateCarrier, nn.Module):
         """Keys given explicitly: per image of a batch, one (k_i, C) tensor per FC level, or None."""
         return InstanceKeys(self.geos, per_image, self.composition)
 
+    def batch_keys(self, per_frame: Sequence[InstanceKeys]) -> InstanceKeys:
+        """The keys of a batch of test frames from each frame's own (one image each, e.g. from
+        :meth:`keys`), in frame order: what the RoI head of the batch reads."""
+        if any(len(keys.per_image) != 1 for keys in per_frame):
+            raise ValueError('InstanceLevel.batch_keys: each frame\'s keys must be of one image, got '
+                             f'{[len(keys.per_image) for keys in per_frame]}')
+        return self.keys_from_rows([keys.per_image[0] for keys in per_frame])
+
     def without_keys(self, num_images: int = 1) -> InstanceKeys:
         """No keys for ``num_images`` images: the box head's FCs alone, composed as this level
         composes them (:meth:`MAMBARoIHead.embed_proposals` gives the raw rows r_i with it)."""
@@ -215,6 +223,13 @@ class InstanceLevel(StateCarrier, nn.Module):
         return self.training and random.random() < self.train_cfg['key_dropout']
 
     # ---------------------------------------------------------------- update
+    @staticmethod
+    def frame_rows_ids(scores: Tensor, frame_id: Optional[int]) -> Tensor:
+        """(n,) long, the frame id of each of one frame's n rows (``scores`` (n,), their scores,
+        give n and the device): ``frame_id``, or -1 for a frame without one (None), what
+        :meth:`update` takes as ``frame_ids``."""
+        return torch.full_like(scores, -1 if frame_id is None else frame_id, dtype=torch.long)
+
     def update(self, rows: Sequence[Tensor], scores: Tensor, frame_ids: Tensor, replace: bool = False) -> None:
         """Writes a frame's rows.
 

@@ -19,13 +19,18 @@ MEGA form (``form='mega'``)::
               last stage: only the key rows cur[:n] are queries
     x = cur;  x = x + Γ_j(x, G) for j = 1 ..              (R-101: once)
 
+Each query row attends on its own, so the distilled rows (refs_1 ..) do not depend on the key
+rows: :meth:`RelationLevel.stage_references` computes refs_0 .. refs_{S-1} from the window, the
+memories and G alone, once per frame; the key rows then go through the stages against them, and
+what a frame pushes to the memories (:meth:`RelationLevel.pushes`) is read from them, whether
+the box head runs on the frame or not (a frame without RoIs).
+
 RDN form (``form='rdn'``; no memory, no global)::
 
     stage s:  x = ReLU(fc_s(x)) (s > 0);  x = x + A_s(x, W)       (refs stay fc6 rows)
     advanced: D' = ReLU(fc_adv(D + A_S(D, W)));  x = x + A_{S+1}(x, D')
 
-With no keys at all this is the box head's FCs alone (Faster R-CNN's head). The memory pushes a
-frame's stage inputs are recorded on its :class:`RelationKeys` and written after the frame.
+With no keys at all this is the box head's FCs alone (Faster R-CNN's head).
 """
 from dataclasses import dataclass, field
 from typing import List, Optional, Sequence
@@ -45,13 +50,14 @@ FORMS = ('mega', 'rdn')
 @dataclass
 class RelationKeys:
     """What one image's RoIs read: window entries (oldest first), each stage's memory entries,
-    the global rows (g, C) or None, and whether the window's oldest frame is pushed to the
-    memories (``pushes``, one entry per stage, filled while the stages run)."""
+    the global rows (g, C) or None, whether the window's oldest frame is pushed to the memories
+    after the frame (:meth:`RelationLevel.pushes`), and (MEGA form) refs_s of each stage
+    (:meth:`RelationLevel.stage_references`; None: computed where the stages run)."""
     window: List[Entry]
     memory: List[List[Entry]] = field(default_factory=list)
     global_rows: Optional[Tensor] = None
     push_oldest: bool = False
-    pushes: List[Entry] = field(default_factory=list)
+    stage_references: Optional[List[Entry]] = None
 
 
 class RelationBatchKeys:
@@ -167,29 +173,53 @@ class RelationLevel(nn.Module, StateCarrier):
         """The first k rows of each entry (its best proposals)."""
         return [(rows[:self.distilled_per_frame], boxes[:self.distilled_per_frame]) for rows, boxes in entries]
 
-    def _mega(self, x: Tensor, boxes: Tensor, keys: RelationKeys, fcs: nn.ModuleList) -> Tensor:
-        n = len(x)
+    def stage_references(self, keys: RelationKeys, fcs: nn.ModuleList) -> List[Entry]:
+        """MEGA form: refs_s of each of the S stages (module docstring), one (rows, boxes) entry
+        each: refs_0 the window's rows after Γ_0, refs_{s+1} its distilled rows through stage s
+        (against [refs_s; M_s]) and fc_{s+1}. They depend on the window, the memories and the
+        global rows only, not on the key RoIs."""
+        like = fcs[0].weight.new_zeros(0, fcs[0].out_features)
         window = [(self._global(0, rows, keys.global_rows), b) for rows, b in keys.window]
+        references = [_cat(window, like=like)]
+        rows, boxes = _cat(self.distilled(window), like=like)
+        for stage in range(self.num_stages - 1):
+            rows = torch.relu(fcs[stage + 1](self._relate_stage(stage, rows, boxes, references[stage], keys)))
+            references.append((rows, boxes))
+        return references
+
+    def pushes(self, keys: RelationKeys, fcs: nn.ModuleList) -> List[Entry]:
+        """What the stage memories take after the frame (``keys.push_oldest``, else nothing): the
+        window's oldest frame's rows in refs_s of each stage s (all its rows at stage 0, its
+        distilled rows after), one entry per stage; from ``keys.stage_references`` when set."""
+        if not keys.push_oldest or not keys.window:
+            return []
+        references = keys.stage_references
+        if references is None:
+            references = self.stage_references(keys, fcs)
+        oldest = len(keys.window[0][0])
+        counts = [oldest] + [min(oldest, self.distilled_per_frame)] * (self.num_stages - 1)
+        return [(rows[:count], boxes[:count]) for (rows, boxes), count in zip(references, counts)]
+
+    def _relate_stage(self, stage: int, query: Tensor, query_boxes: Tensor, references: Entry,
+                      keys: RelationKeys) -> Tensor:
+        """A_s(query, [refs_s; M_s])."""
+        memory = keys.memory[stage] if stage < len(keys.memory) else []
+        mem_rows, mem_boxes = _cat(memory, like=query)
+        return self._relate(stage, query, query_boxes, torch.cat([references[0], mem_rows]),
+                            torch.cat([references[1], mem_boxes]))
+
+    def _mega(self, x: Tensor, boxes: Tensor, keys: RelationKeys, fcs: nn.ModuleList) -> Tensor:
+        references = keys.stage_references
+        if references is None:
+            references = self.stage_references(keys, fcs)
         x = self._global(0, x, keys.global_rows)
-        dis = self.distilled(window)
-        cur, cur_boxes = _cat([(x, boxes)] + dis)
-        refs, ref_boxes = _cat(window)
-        oldest = len(window[0][0]) if window else 0  # rows of the oldest frame at the head of refs
         for stage in range(self.num_stages):
-            last = stage == self.num_stages - 1
-            if last:
-                cur, cur_boxes = cur[:n], cur_boxes[:n]
-            if keys.push_oldest:
-                keys.pushes.append((refs[:oldest], ref_boxes[:oldest]))
-            mem_rows, mem_boxes = _cat(keys.memory[stage] if stage < len(keys.memory) else [], like=x)
-            cur = self._relate(stage, cur, cur_boxes, torch.cat([refs, mem_rows]), torch.cat([ref_boxes, mem_boxes]))
-            if not last:
-                cur = torch.relu(fcs[stage + 1](cur))
-                refs, ref_boxes = cur[n:], cur_boxes[n:]
-                oldest = len(dis[0][0]) if dis else 0
+            x = self._relate_stage(stage, x, boxes, references[stage], keys)
+            if stage < self.num_stages - 1:
+                x = torch.relu(fcs[stage + 1](x))
         for index in range(1, len(self.global_relations)):
-            cur = self._global(index, cur, keys.global_rows)
-        return cur
+            x = self._global(index, x, keys.global_rows)
+        return x
 
     def _rdn(self, x: Tensor, boxes: Tensor, keys: RelationKeys, fcs: nn.ModuleList) -> Tensor:
         refs, ref_boxes = _cat(keys.window, like=x)
@@ -206,15 +236,10 @@ class RelationLevel(nn.Module, StateCarrier):
     def memory_stages(self, entries: Sequence[Entry], global_rows: Optional[Tensor],
                       fcs: nn.ModuleList) -> List[List[Entry]]:
         """Training: the stage memories computed from memory frames' entries (no key rows): stage
-        0 reads all their rows, stage s >= 1 their distilled rows after stage s-1 and fc_s."""
-        window = [(self._global(0, rows, global_rows), b) for rows, b in entries]
-        memory = [window]
-        rows, boxes = _cat(self.distilled(window))
-        for stage in range(self.num_stages - 1):
-            refs, ref_boxes = _cat(memory[-1])
-            rows = torch.relu(fcs[stage + 1](self._relate(stage, rows, boxes, refs, ref_boxes)))
-            memory.append([(rows, boxes)])
-        return memory
+        0 reads all their rows, stage s >= 1 their distilled rows after stage s-1 and fc_s (the
+        stage references of a window of these frames, without memories)."""
+        references = self.stage_references(RelationKeys(window=list(entries), global_rows=global_rows), fcs)
+        return [[entry] for entry in references]
 
 
 def _cat(entries: Sequence[Entry], like: Optional[Tensor] = None):

@@ -12,7 +12,7 @@ the window given to :meth:`~FrameCacheState.replace`. A new frame size empties i
 are tied to the size).
 """
 from collections import OrderedDict
-from typing import Hashable, Iterable, List, NamedTuple, Optional, Tuple
+from typing import Hashable, Iterable, List, Mapping, NamedTuple, Optional, Tuple
 
 from torch import Tensor, nn
 
@@ -79,6 +79,13 @@ class FrameCacheState(CarriedState):
         while len(self.frames) > self.capacity:
             self.frames.popitem(last=False)
         self.frames_since_put = 0
+
+    def put_frame(self, meta: Mapping, frame: CachedFrame) -> None:
+        """:meth:`put` of a stream's frame under its key: its ``frame_id`` (``meta``, its metainfo),
+        or, when it has none (or None), a key of its own (a new object), so frames without ids
+        never replace one another: the state still keeps the last ``capacity`` of them."""
+        frame_id = meta.get('frame_id')
+        self.put(object() if frame_id is None else frame_id, frame)
 
     def replace(self, frames: Iterable[Tuple[Hashable, CachedFrame]]) -> None:
         """Holds exactly ``frames`` ((key, frame) pairs, oldest first; a window, whatever

@@ -168,7 +168,9 @@ class MemoryBank(nn.Module):
         if num_new == 0:
             return
         if num_new > self.capacity:
-            keep_new = (torch.arange(self.capacity, device=features.device) if self.replacement == 'oldest' else
+            # 'oldest': the last `capacity` rows written (first in, first out within the write too)
+            keep_new = (torch.arange(num_new - self.capacity, num_new, device=features.device)
+                        if self.replacement == 'oldest' else
                         self._randperm(num_new, generator, features.device)[:self.capacity])
             new = {key: t[keep_new] for key, t in new.items()}
             num_new = self.capacity

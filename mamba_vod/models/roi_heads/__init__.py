@@ -2,8 +2,9 @@
 from .instance_aggregation_bbox_head import InstanceAggregationBBoxHead
 from .mamba_roi_head import MAMBARoIHead
 from .relation_bbox_head import RelationBBoxHead, RelationRoIHead
+from .requirements import require_roi_head
 from .res5_roi_extractor import Res5RoIExtractor
 from .temporal_roi_extractor import TemporalRoIAlign
 
 __all__ = ['InstanceAggregationBBoxHead', 'MAMBARoIHead', 'RelationBBoxHead', 'RelationRoIHead', 'Res5RoIExtractor',
-           'TemporalRoIAlign']
+           'TemporalRoIAlign', 'require_roi_head']

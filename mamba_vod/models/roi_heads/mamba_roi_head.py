@@ -108,8 +108,13 @@ class MAMBARoIHead(StandardRoIHead):
                       reference_maps: Optional[Sequence[Tuple[Tensor, ...]]] = None) -> dict:
         """Box head on (R, 5) rois: ``cls_score``, ``bbox_pred``, ``bbox_feats``."""
         bbox_feats = self._roi_features(x[:self.bbox_roi_extractor.num_inputs], rois, reference_maps)
-        cls_score, bbox_pred = self.bbox_head(bbox_feats, instance_keys, rois[:, 0])
+        cls_score, bbox_pred = self.bbox_head(bbox_feats, instance_keys, self._box_head_rois(rois))
         return dict(cls_score=cls_score, bbox_pred=bbox_pred, bbox_feats=bbox_feats)
+
+    def _box_head_rois(self, rois: Tensor) -> Tensor:
+        """What the box head receives of the (R, 5) ``rois`` beside the keys: the (R,) image index
+        of each RoI (``rois[:, 0]``)."""
+        return rois[:, 0]
 
     def _roi_features(self, x: Tuple[Tensor], rois: Tensor,
                       reference_maps: Optional[Sequence[Tuple[Tensor, ...]]]) -> Tensor:

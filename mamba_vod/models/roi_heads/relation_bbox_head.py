@@ -21,8 +21,9 @@ class RelationBBoxHead(ConvFCBBoxHead):
     :class:`~mamba_vod.models.levels.RelationLevel` between the FCs (its docstring has the
     formulas); without keys it computes exactly :class:`ConvFCBBoxHead`, with the same parameters.
 
-    Call chain: ``forward(x, instance_keys, roi_img_ids) -> (cls_score, bbox_pred)``; the RoIs'
-    boxes come with the keys (:class:`RelationRoIHead` sets ``instance_keys.rois``).
+    Call chain: ``forward(x, instance_keys, rois) -> (cls_score, bbox_pred)``; the RoIs (R, 5)
+    come as the third argument (:class:`RelationRoIHead` passes them where
+    :class:`MAMBARoIHead` passes their image indices), since the geometry terms read the boxes.
     :meth:`embed` gives ReLU(fc6) rows, what a frame keeps for the window, memory and global pool.
     """
 
@@ -40,22 +41,29 @@ class RelationBBoxHead(ConvFCBBoxHead):
         return [torch.relu(self.shared_fcs[0](x.flatten(1)))]
 
     def forward(self, x: Tensor, instance_keys: Optional[RelationBatchKeys] = None,
-                roi_img_ids: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
+                rois: Optional[Tensor] = None) -> Tuple[Tensor, Tensor]:
         """cls_score (R, num_classes + 1) and bbox_pred (R, 4 * num_classes) of RoI features x
-        (R, Cin, 7, 7), grouped by image in image order."""
+        (R, Cin, 7, 7), grouped by image in image order.
+
+        Args:
+            instance_keys: the relation keys of each image, or None (the plain head).
+            rois: (R, 5) image index, x1, y1, x2, y2 of each RoI; required with keys.
+        """
         if instance_keys is None:
             return super().forward(x)
-        rows = instance_keys.enhance(self.embed(x)[0], instance_keys.rois, self.shared_fcs)
+        if rois is None or tuple(rois.shape) != (x.shape[0], 5):
+            got = None if rois is None else tuple(rois.shape)
+            raise ValueError(f'RelationBBoxHead with relation keys needs the RoIs ({x.shape[0]}, 5) as its third '
+                             f'argument (image index, x1, y1, x2, y2), got {got}')
+        rows = instance_keys.enhance(self.embed(x)[0], rois, self.shared_fcs)
         return self.fc_cls(rows), self.fc_reg(rows)
 
 
 @MODELS.register_module()
 class RelationRoIHead(MAMBARoIHead):
-    """:class:`MAMBARoIHead` that hands its box head the RoIs' boxes with the relation keys (the
-    geometry terms read them); without keys exactly StandardRoIHead's box branch."""
+    """:class:`MAMBARoIHead` that hands its box head the RoIs (R, 5), boxes included, beside the
+    relation keys (the geometry terms read them); without keys exactly StandardRoIHead's box
+    branch."""
 
-    def _bbox_forward(self, x: Tuple[Tensor], rois: Tensor, instance_keys: Optional[RelationBatchKeys] = None,
-                      *args, **kwargs) -> dict:
-        if instance_keys is not None:
-            instance_keys.rois = rois  # (R, 5): image index, x1, y1, x2, y2
-        return super()._bbox_forward(x, rois, instance_keys, *args, **kwargs)
+    def _box_head_rois(self, rois: Tensor) -> Tensor:
+        return rois

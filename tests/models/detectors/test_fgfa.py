@@ -10,6 +10,7 @@ from mamba_vod.datasets.test_protocol import build_protocol
 from mamba_vod.models.motion import flow_warp
 
 from .flow_fixtures import assert_same, build, detect, faster_rcnn_of, frames, record, train_maps, zero_flow
+from .mamba_fixtures import make_sample, preprocess
 from .test_mamba_pinned import one_thread
 
 pytestmark = pytest.mark.usefixtures(one_thread.__name__)
@@ -122,3 +123,18 @@ def test_without_frame_ids_an_offline_clip_is_refused():
 def test_a_number_of_online_references_that_is_not_a_whole_number_is_refused(num_refs):
     with pytest.raises(ValueError, match='num_online_refs must be a whole number >= 1'):
         build('fgfa', {'model.test_cfg.num_online_refs': num_refs})
+
+
+def test_an_offline_clip_of_another_stream_keeps_its_window_in_that_streams_state():
+    """The base runs ``extract_frames`` in the clip's stream state: FGFA's offline window (read and
+    replaced there) lands in the state given, not in the current one."""
+    model = build('fgfa')
+    video = frames(4, seed=80)
+    other = model.memories.new_state()
+    refs = [0, 2, 3]
+    sample = make_sample(frame_id=1, ref_frame_ids=refs)
+    inputs, samples = preprocess(model, [torch.stack([video[1], *(video[r] for r in refs)])], [sample])
+    with torch.no_grad():
+        model._predict_frames(inputs, samples, [other], True)
+    assert sorted(other['frames'].frames) == [0, 1, 2, 3]
+    assert not list(model.memories.current['frames'].frames) and not list(model.frames.state.frames)

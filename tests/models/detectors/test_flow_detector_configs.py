@@ -45,7 +45,7 @@ def test_config_builds_the_method_with_its_flow_network(path):
         assert model.aggregator.embed_convs[0].conv.in_channels == cfg.model.neck.out_channels
     sampler, det_copies = TRAINING[method][:2]
     vid, det = cfg.train_dataloader.dataset.datasets
-    assert vid.ref_img_sampler == sampler and det.ref_img_sampler == dict(num_ref_imgs=det_copies)
+    assert vid.ref_img_sampler == sampler and det.ref_img_sampler.num_ref_imgs == det_copies  # DET: copies
     assert vid.pipeline[-1].type == 'PackVideoInputs'
     assert method not in model.test_protocols or cfg.test_dataloader.dataset.get('test_protocol', 'online') in \
         model.test_protocols

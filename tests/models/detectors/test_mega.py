@@ -108,7 +108,8 @@ def test_a_reference_frame_without_proposals_gives_an_empty_entry():
         keys = RelationKeys(window=window, memory=[[empty]] * 3, global_rows=rows[:0], push_oldest=True)
         out = level.enhance(rows, boxes, keys, model.roi_head.bbox_head.shared_fcs)
         assert out.shape == rows.shape and torch.isfinite(out).all()
-        assert len(keys.pushes) == 3 and len(keys.pushes[0][0]) == len(window[0][0])
+        pushes = level.pushes(keys, model.roi_head.bbox_head.shared_fcs)
+        assert len(pushes) == 3 and len(pushes[0][0]) == len(window[0][0])
 
 
 def test_the_window_and_protocol_must_agree():
@@ -132,3 +133,39 @@ def test_every_mega_and_rdn_config_builds(path):
     else:
         model = _build(path)
     assert model.relation_level is not None and len(model.relation_level.local_relations) >= 2
+
+
+def test_the_stage_memories_hold_exactly_the_frames_that_left_the_window():
+    """Window of 3, no global frames; each frame's rows are the constant frame id + 1 (boxes its
+    own proposals'). After frame t the stage memories hold, oldest first and each once, the frames
+    the next frame's window no longer holds (0 .. t-2), also when frame t has no proposals (the
+    RoI head then returns before the box head runs)."""
+    model = _build(options={**SMALL, 'model.relation_level.memory_size': 10,
+                            'model.relation_level.num_global': 0}).eval()
+    level, own = model.relation_level, {}
+    frame_entries = model.frame_entries
+
+    def constant_rows(maps, sample, proposals=None):
+        entries = frame_entries(maps, sample, proposals)
+        if proposals is None:  # references (offline): not used here
+            return entries
+        frame_id = sample.metainfo['frame_id']
+        own[frame_id] = [(rows.new_full(rows.shape, frame_id + 1.), boxes) for rows, boxes in entries][0]
+        return [own[frame_id]]
+
+    model.frame_entries = constant_rows
+    empty_frame = 4
+    for frame_id in range(8):
+        model.rpn_head.test_cfg.min_bbox_size = 10 ** 6 if frame_id == empty_frame else 0
+        result = _step(model, frame_id)
+        assert (len(result.pred_instances.bboxes) == 0) == (frame_id == empty_frame)
+        state = level.state
+        left = list(range(max(0, frame_id - 1)))
+        for stage, memory in enumerate(state.memory):
+            assert len(memory) == len(left), (frame_id, stage)
+            for (rows, boxes), gone in zip(memory, left):
+                count = len(own[gone][1]) if stage == 0 else min(len(own[gone][1]), level.distilled_per_frame)
+                assert torch.equal(boxes, own[gone][1][:count]), (frame_id, stage, gone)
+                if stage == 0:
+                    assert torch.equal(rows, own[gone][0]), (frame_id, gone)
+    assert len(own[empty_frame][0]) == 0 and len(state.memory[0][empty_frame][0]) == 0  # it left the window too

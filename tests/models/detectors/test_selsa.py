@@ -125,6 +125,23 @@ def test_online_the_state_holds_the_last_frames_rows_and_maps(name):
 
 
 @pytest.mark.parametrize('name', list(SYNTHETIC))
+def test_online_a_stream_without_frame_ids_keeps_its_last_frames_apart(name):
+    """Frames without a frame_id: the state still holds the last P frames' rows and (TRA) P distinct maps."""
+    model = _model(name)
+    for frame_id in range(PAST + 2):
+        clip = make_clip(1, 64, 96, seed=100 + frame_id)
+        sample = make_sample(video_id=7, frame_id=frame_id)
+        del sample.frame_id
+        with torch.no_grad():
+            model.predict(*preprocess(model, [clip], [sample]))
+    assert len(model.instance_level.memories[0]) == PAST * K
+    if model.reference_maps is not None:
+        maps = model.reference_maps.state.values()
+        assert len(maps) == PAST
+        assert all(not torch.equal(a.maps[0], b.maps[0]) for i, a in enumerate(maps) for b in maps[i + 1:])
+
+
+@pytest.mark.parametrize('name', list(SYNTHETIC))
 def test_frames_without_proposals_do_not_crash(name):
     """No proposal passes the test RPN's size filter: no rows, no detections, in every mode."""
     model = _model(name, **{'model.test_cfg.rpn.min_bbox_size': 1e5})

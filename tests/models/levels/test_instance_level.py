@@ -78,3 +78,21 @@ def test_the_paper_composition_refuses_enhanced_rows_and_unknown_compositions():
         _level(composition='paper', memory_features='enhanced')
     with pytest.raises(ValueError, match='composition must be one of'):
         _level(composition='vfe')
+
+
+def test_batch_keys_take_each_frames_own_keys_in_frame_order():
+    level = _level()
+    frames = [_frame_rows(), None, _frame_rows(3)]
+    batch = level.batch_keys([level.keys_from_rows([rows]) for rows in frames])
+    assert isinstance(batch, InstanceKeys) and batch.geos is level.geos and batch.composition == level.composition
+    assert batch.per_image[1] is None and all(a is b for a, b in zip(batch.per_image[2], frames[2]))
+    with pytest.raises(ValueError, match='of one image'):
+        level.batch_keys([level.without_keys(2)])
+
+
+def test_frame_rows_ids_give_each_row_its_frames_id_or_minus_one():
+    scores = torch.rand(4, dtype=torch.float64)
+    ids = type(_level()).frame_rows_ids(scores, 7)
+    assert ids.dtype == torch.long and ids.tolist() == [7] * 4
+    assert _level().frame_rows_ids(scores, None).tolist() == [-1] * 4
+    assert _level().frame_rows_ids(scores[:0], 3).shape == (0, )

@@ -21,6 +21,18 @@ def test_put_keeps_the_newest_frames_up_to_its_capacity():
     assert state.nbytes == 2 * (3 * 64 + 4 * 4) * 4
 
 
+def test_put_frame_keys_a_frame_by_its_id_and_frames_without_ids_apart():
+    state = FrameCache(capacity=3).state
+    for value in range(5):
+        state.put_frame({}, _frame(value))  # no frame id: none replaces another
+    assert len(state) == 3 and [f.image[0, 0, 0, 0].item() for f in state.values()] == [2, 3, 4]
+    state.put_frame(dict(frame_id=None), _frame(5))
+    state.put_frame(dict(frame_id=7), _frame(6))
+    state.put_frame(dict(frame_id=7), _frame(7))  # the same id again: replaced
+    assert len(state) == 3 and state.get(7).image[0, 0, 0, 0] == 7
+    assert [f.image[0, 0, 0, 0].item() for f in state.values()] == [4, 5, 7]
+
+
 def test_replace_holds_exactly_the_window_whatever_the_capacity():
     state = FrameCache(capacity=1).state
     state.replace((key, _frame(key)) for key in (5, 6, 7))

@@ -128,13 +128,22 @@ def test_random_permutation_is_a_permutation_reproducible_from_a_generator():
 
 def test_oldest_replacement_keeps_the_last_rows_written_with_their_extras():
     bank = MemoryBank(capacity=10, key_set_size=10, replacement='oldest')
-    for start, num in ((0, 4), (4, 4), (8, 5), (13, 1), (14, 12)):
+    for start, num in ((0, 4), (4, 4), (8, 5), (13, 1), (14, 12), (26, 3)):
         features, ids = _rows(start, num)
-        kept = min(num, 10)  # a write beyond capacity keeps its first rows
         bank.write(features, frame_ids=ids.long(), extras=dict(key=features * 2))
-        last = set(range(max(0, start + kept - 10), start + kept))
+        last = set(range(max(0, start + num - 10), start + num))  # a write beyond capacity keeps its last rows
         assert set(bank.frame_ids.tolist()) == last
         assert torch.equal(bank.rows('key')[:, 0], bank.features[:, 0] * 2)  # extras stay with their rows
-        assert len(bank) == min(start + kept, 10)
+        assert torch.equal(bank.frame_ids, bank.features[:, 0].long())
+        assert len(bank) == min(start + num, 10)
+    # one write of more than `capacity` rows into an empty bank, and into a partly filled one
+    for first in (0, 3):
+        bank = MemoryBank(capacity=10, key_set_size=10, replacement='oldest')
+        for start, num in ((0, first), (first, 15), (first + 15, 4)):
+            if not num:
+                continue
+            features, ids = _rows(start, num)
+            bank.write(features, frame_ids=ids.long())
+            assert set(bank.frame_ids.tolist()) == set(range(max(0, start + num - 10), start + num))
     with pytest.raises(ValueError, match='replacement'):
         MemoryBank(replacement='newest')
