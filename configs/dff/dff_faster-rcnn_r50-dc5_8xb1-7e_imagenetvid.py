@@ -10,6 +10,7 @@
 # mmtracking's checkpoints: tools/model_converters/mmtrack_to_mamba_vod.py.
 _base_ = [
     '../_base_/models/faster-rcnn_r50-dc5.py',
+    '../_base_/models/flownet_simple.py',
     '../_base_/datasets/imagenet_vid_mamba_style.py',
     '../_base_/schedules/mmtrack_vid_7e.py',  # lr 0.01 for 8 clips, steps at epochs 2 and 5
     '../_base_/default_runtime.py',
@@ -18,13 +19,7 @@ _base_ = [
 model = dict(
     type='DFF',
     data_preprocessor=dict(type='VideoDataPreprocessor'),
-    # its normalisation is the data preprocessor's (FlowInput): RGB, ImageNet mean/std, as mmtracking's
-    motion=dict(
-        type='FlowNetSimple',
-        img_scale_factor=0.5,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmtracking/pretrained_weights/flownet_simple.pth')),
+    motion=_base_.flownet_simple,  # normalised as the data preprocessor: RGB, ImageNet mean/std, as mmtracking's
     train_cfg=dict(rpn_proposal=dict(max_per_img=1000), rcnn=dict(sampler=dict(num=512))),
     test_cfg=dict(key_frame_interval=10))
 

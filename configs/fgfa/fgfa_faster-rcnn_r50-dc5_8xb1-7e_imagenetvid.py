@@ -11,6 +11,7 @@
 # tools/model_converters/mmtrack_to_mamba_vod.py.
 _base_ = [
     '../_base_/models/faster-rcnn_r50-dc5.py',
+    '../_base_/models/flownet_simple.py',
     '../_base_/datasets/imagenet_vid_mamba_style.py',
     '../_base_/schedules/mmtrack_vid_7e.py',  # lr 0.01 for 8 clips, steps at epochs 2 and 5
     '../_base_/default_runtime.py',
@@ -19,13 +20,7 @@ _base_ = [
 model = dict(
     type='FGFA',
     data_preprocessor=dict(type='VideoDataPreprocessor'),
-    # its normalisation is the data preprocessor's (FlowInput): RGB, ImageNet mean/std, as mmtracking's
-    motion=dict(
-        type='FlowNetSimple',
-        img_scale_factor=0.5,
-        init_cfg=dict(
-            type='Pretrained',
-            checkpoint='https://download.openmmlab.com/mmtracking/pretrained_weights/flownet_simple.pth')),
+    motion=_base_.flownet_simple,  # normalised as the data preprocessor: RGB, ImageNet mean/std, as mmtracking's
     aggregator=dict(type='EmbedAggregator', num_convs=1, channels=512, kernel_size=3),
     test_cfg=dict(num_online_refs=15))
 
