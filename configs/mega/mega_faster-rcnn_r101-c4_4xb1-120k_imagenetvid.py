@@ -10,7 +10,7 @@
 # (mega.pytorch also doubles the biases' lr and drops their weight decay: not reproduced.)
 _base_ = [
     '../_base_/models/faster-rcnn_r101-c4_mega.py',
-    '../_base_/datasets/imagenet_vid_mamba_style.py',
+    '../_base_/datasets/imagenet_vid_mega_style.py',  # 7 frames within +-12; tested with mega_offline
     '../_base_/schedules/sgd_6e.py',
     '../_base_/default_runtime.py',
 ]
@@ -28,13 +28,4 @@ param_scheduler = [
     dict(type='LinearLR', start_factor=1.0 / 3, by_epoch=False, begin=0, end=500),
     dict(type='MultiStepLR', by_epoch=False, begin=0, end=120000, milestones=[80000], gamma=0.1)
 ]
-vid_ref_img_sampler = dict(num_ref_imgs=7, frame_range=12, filter_key_img=False, method='uniform')
-train_dataloader = dict(
-    dataset=dict(datasets=[
-        dict(_base_.vid_train_dataset, ref_img_sampler=vid_ref_img_sampler, pipeline=_base_.video_train_pipeline),
-        dict(_base_.det_train_dataset, ref_img_sampler=dict(num_ref_imgs=7, method='uniform'),  # DET: copies
-             pipeline=_base_.video_train_pipeline),
-    ]))
-val_dataloader = dict(dataset=dict(test_protocol='mega_offline'))
-test_dataloader = val_dataloader
 find_unused_parameters = True

@@ -12,7 +12,7 @@
 # whole video) or online (the default: the last 25 frames, global frames a seeded sample of the past).
 _base_ = [
     '../_base_/models/faster-rcnn_r50-dc5.py',
-    '../_base_/datasets/imagenet_vid_mamba_style.py',
+    '../_base_/datasets/imagenet_vid_mega_style.py',  # 7 frames within +-12; tested with mega_offline
     '../_base_/schedules/mmtrack_vid_7e.py',  # the schedule of the DC5 peers (SELSA, TRA, DFF, FGFA)
     '../_base_/default_runtime.py',
 ]
@@ -28,13 +28,4 @@ model = dict(
     train_cfg=dict(rpn_proposal=dict(max_per_img=300), rcnn=dict(sampler=dict(num=128))),
     test_cfg=dict(rpn=dict(nms_pre=6000, max_per_img=300)))
 
-vid_ref_img_sampler = dict(num_ref_imgs=7, frame_range=12, filter_key_img=False, method='uniform')
-train_dataloader = dict(
-    dataset=dict(datasets=[
-        dict(_base_.vid_train_dataset, ref_img_sampler=vid_ref_img_sampler, pipeline=_base_.video_train_pipeline),
-        dict(_base_.det_train_dataset, ref_img_sampler=dict(num_ref_imgs=7, method='uniform'),  # DET: copies
-             pipeline=_base_.video_train_pipeline),
-    ]))
-val_dataloader = dict(dataset=dict(test_protocol='mega_offline'))
-test_dataloader = val_dataloader
 find_unused_parameters = True
