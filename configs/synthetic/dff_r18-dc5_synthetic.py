@@ -8,6 +8,7 @@
 # 1 = Faster R-CNN on every frame).
 _base_ = [
     '../_base_/models/faster-rcnn_r18-dc5_synthetic.py',
+    '../_base_/models/flownet_simple.py',
     '../_base_/datasets/synthetic_vid_mamba_style.py',
     '../_base_/schedules/synthetic_8e.py',  # the baseline's budget
     '../_base_/default_runtime.py',
@@ -17,9 +18,9 @@ model = dict(
     type='DFF',
     data_preprocessor=dict(type='VideoDataPreprocessor'),
     # FlowNetSimple from scratch: mmtracking's pretrained flownet_simple.pth (configs/dff/) is a
-    # download this offline, CPU-sized setting does without; its normalisation is the data
-    # preprocessor's (FlowInput)
-    motion=dict(type='FlowNetSimple', img_scale_factor=0.5),
+    # download this offline, CPU-sized setting does without; every warp starts as the identity
+    # (zero flow on the exact grid); its normalisation is the data preprocessor's (FlowInput)
+    motion=_base_.flownet_simple_from_scratch,
     # mmtracking's DFF: 1000 RPN proposals and 512 RoIs in training, for the base's 600 / 256;
     # here the synthetic base's 300 / 128 scaled the same way
     train_cfg=dict(rpn_proposal=dict(max_per_img=500), rcnn=dict(sampler=dict(num=256))),

@@ -7,6 +7,7 @@
 # is mmtracking's window of 15 past + 15 future frames.
 _base_ = [
     '../_base_/models/faster-rcnn_r18-dc5_synthetic.py',
+    '../_base_/models/flownet_simple.py',
     '../_base_/datasets/synthetic_vid_mamba_style.py',
     '../_base_/schedules/synthetic_8e.py',  # the baseline's budget
     '../_base_/default_runtime.py',
@@ -16,9 +17,9 @@ model = dict(
     type='FGFA',
     data_preprocessor=dict(type='VideoDataPreprocessor'),
     # FlowNetSimple from scratch: mmtracking's pretrained flownet_simple.pth (configs/fgfa/) is a
-    # download this offline, CPU-sized setting does without; its normalisation is the data
-    # preprocessor's (FlowInput)
-    motion=dict(type='FlowNetSimple', img_scale_factor=0.5),
+    # download this offline, CPU-sized setting does without; every warp starts as the identity
+    # (zero flow on the exact grid); its normalisation is the data preprocessor's (FlowInput)
+    motion=_base_.flownet_simple_from_scratch,
     aggregator=dict(type='EmbedAggregator', num_convs=1, channels=_base_.channels, kernel_size=3),
     test_cfg=dict(num_online_refs=15))
 

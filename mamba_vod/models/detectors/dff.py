@@ -4,8 +4,9 @@ Shape shorthand: B clips, T frames of a clip (index 0 the current frame, 1 its r
 C channels of the stride-16 map, h x w that map, H x W the padded input, H' x W' the flow.
 
 The backbone (+ neck) runs on key frames only; every other frame takes the last key frame's
-maps warped to it (:func:`~mamba_vod.models.motion.flow_warp`, mmtracking's grid) by the flow
-FlowNetSimple (``motion``, at half resolution) computes from the frame to the key frame. No
+maps warped to it (:func:`~mamba_vod.models.motion.flow_warp`, mmtracking's grid unless the flow
+network's ``pixel_exact_warp``) by the flow FlowNetSimple (``motion``, at half resolution)
+computes from the frame to the key frame. No
 scale map: mmtracking's DFF warps and does nothing else (the paper's scale map is not in it).
 
 **A speed option for streams.** Only every ``test_cfg.key_frame_interval``-th frame of a stream
@@ -95,7 +96,7 @@ class DFF(BaseVideoDetector):
         current, key = clips[:, 0], clips[:, 1]
         key_maps = self.extract_feat(key)  # the backbone never sees the current frame
         flow = self.flow_input.image_flow(self.motion, current, key, [s.img_shape for s in data_samples])
-        warped = warp_maps(key_maps, flow)
+        warped = warp_maps(key_maps, flow, pixel_exact=self.motion.pixel_exact_warp)
         still = torch.tensor([_is_still_image(s) for s in data_samples], device=clips.device).view(-1, 1, 1, 1)
         return tuple(torch.where(still, k, w) for k, w in zip(key_maps, warped)), {}
 
@@ -115,7 +116,7 @@ class DFF(BaseVideoDetector):
             return frame.raw
         key = self.key_frame.state.newest
         flow = self.flow_input.image_flow(self.motion, frame.image, key.image, [frame.meta['img_shape']])
-        return warp_maps(key.maps, flow)
+        return warp_maps(key.maps, flow, pixel_exact=self.motion.pixel_exact_warp)
 
     def write_frame(self, frame: VideoFrame) -> None:
         """A key frame replaces the kept one; every frame counts towards the next key frame."""

@@ -6,7 +6,8 @@ references), R frames aggregated, C channels of the stride-16 map, h x w that ma
 padded input.
 
 A frame's maps become the per-pixel weighted sum of other frames' maps, each warped to it
-(:func:`~mamba_vod.models.motion.flow_warp`, mmtracking's grid) by the flow FlowNetSimple
+(:func:`~mamba_vod.models.motion.flow_warp`, mmtracking's grid unless the flow network's
+``pixel_exact_warp``) by the flow FlowNetSimple
 (``motion``, at half resolution) computes from the frame to the other one; the weights come from
 :class:`~mamba_vod.models.layers.EmbedAggregator` (``aggregator``): per pixel, the cosine
 similarity of an embedding of each frame's map with the current frame's, softmax over frames.
@@ -102,7 +103,8 @@ class FGFA(BaseVideoDetector):
         ``frames`` (R, 3, H, W; row r is the frame reference r goes to)."""
         if self.motion is None:
             return ref_maps
-        return warp_maps(ref_maps, self.flow_input.image_flow(self.motion, frames, ref_images, valid_sizes))
+        flow = self.flow_input.image_flow(self.motion, frames, ref_images, valid_sizes)
+        return warp_maps(ref_maps, flow, pixel_exact=self.motion.pixel_exact_warp)
 
     # ------------------------------------------------------------- training
     def train_features(self, clips: Tensor, data_samples: SampleList) -> Tuple[Tuple[Tensor, ...], dict]:

@@ -97,7 +97,9 @@ class FlowInput:
         return torch.cat(flows)
 
 
-def warp_maps(maps: Sequence[Tensor], flow: Tensor) -> Tuple[Tensor, ...]:
+def warp_maps(maps: Sequence[Tensor], flow: Tensor, *, pixel_exact: bool = False) -> Tuple[Tensor, ...]:
     """Each map level (B, C, h, w) warped by ``flow`` (B, 2, H', W') in input pixels, resized to
-    the level first (as mmtracking 1.x): the maps aligned to the frames the flow starts from."""
-    return tuple(flow_warp(level, resize_flow(flow, level.shape[-2:])) for level in maps)
+    the level first (as mmtracking 1.x): the maps aligned to the frames the flow starts from.
+    ``pixel_exact``: the grid of :func:`flow_warp` (False: mmtracking's; a FlowNetSimple's
+    ``pixel_exact_warp`` says which its flow is for)."""
+    return tuple(flow_warp(level, resize_flow(flow, level.shape[-2:]), pixel_exact=pixel_exact) for level in maps)

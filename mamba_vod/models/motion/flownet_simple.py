@@ -23,6 +23,14 @@ the prefix (33 tensors, all bias-free except the encoder's).
   input size and multiplied by 8 and by ``flow_scale_factor`` (5): input pixels. :meth:`forward`
   then resizes it to the feature map (:func:`resize_flow`, as mmtracking's warp does), so it is in
   feature-map pixels, ready for :func:`flow_warp`.
+- From scratch (``zero_init_flow=True`` and ``pixel_exact_warp=True``, the synthetic configs; not
+  mmtracking's): the last prediction layer starts at zero, so the untrained network's flow is 0
+  everywhere, and the warp reads on the exact grid (:func:`flow_warp`), where zero flow is the
+  identity (on mmtracking's grid it contracts a map by up to a pixel towards its top-left corner,
+  which its released weights learnt to undo): every warp starts as the identity. Without pretrained weights a random network's flow (raw values times
+  40) scatters the references' maps, and the heads learn on maps unlike any frame's own; at zero
+  the heads first learn on the neighbours' maps as they are, the stand-in for pretrained flow,
+  whose warp is close to the frame's own map. The same rule as the GEOs' ``zero_init_output``.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -82,6 +90,11 @@ class FlowNetSimple(BaseModule):
         img_norm_mean: the detector's normalisation mean, undone first.
         img_norm_std: the detector's normalisation std, undone first.
         feat_stride: stride of the feature map the flow is for (h = ceil(H / stride)).
+        zero_init_flow: from scratch, ``predict_flow`` starts at zero (flow 0); refused with a
+            ``Pretrained`` ``init_cfg``, whose weights would replace it.
+        pixel_exact_warp: the grid the flow is for, read by the detectors' warps
+            (:func:`~mamba_vod.models.motion.warp_maps`): False for mmtracking's (its weights were
+            trained on it), True for the exact one (zero flow the identity).
         init_cfg: e.g. ``dict(type='Pretrained', checkpoint=FLOWNET_SIMPLE_URL)``.
     """
 
@@ -89,8 +102,15 @@ class FlowNetSimple(BaseModule):
                  flow_img_norm_mean: Sequence[float] = (0.411, 0.432, 0.450),
                  flow_img_norm_std: Sequence[float] = (255.0, 255.0, 255.0),
                  img_norm_mean: Sequence[float] = DETECTOR_MEAN, img_norm_std: Sequence[float] = DETECTOR_STD,
-                 feat_stride: int = 16, init_cfg: Optional[dict] = None) -> None:
+                 feat_stride: int = 16, zero_init_flow: bool = False, pixel_exact_warp: bool = False,
+                 init_cfg: Optional[dict] = None) -> None:
+        if zero_init_flow and (init_cfg or {}).get('type') == 'Pretrained':
+            raise ValueError('FlowNetSimple: zero_init_flow=True starts the flow at zero for training from scratch; '
+                             f'init_cfg loads pretrained weights ({init_cfg.get("checkpoint")}) that would replace '
+                             'it. Set one of the two.')
         super().__init__(init_cfg)
+        self.zero_init_flow = zero_init_flow
+        self.pixel_exact_warp = pixel_exact_warp
         self.img_scale_factor = img_scale_factor
         self.flow_scale_factor = flow_scale_factor
         self.feat_stride = feat_stride
@@ -106,6 +126,12 @@ class FlowNetSimple(BaseModule):
             self.add_module(f'predict_flow{level + 1}', _layer(in_channels, 2, 3))
             self.add_module(f'upsample_flow{level}', _layer(2, 2, 4, 2, transposed=True))
         self.predict_flow = _layer(LAST_CONCAT, 2, 3)
+
+    def init_weights(self) -> None:
+        """mmcv's default (Kaiming) or ``init_cfg``; with ``zero_init_flow``, ``predict_flow`` then 0."""
+        super().init_weights()
+        if self.zero_init_flow:
+            nn.init.zeros_(self.predict_flow.conv.weight)
 
     def prepare_pairs(self, imgs: torch.Tensor, ref_imgs: torch.Tensor,
                       valid_size: Optional[Sequence[int]] = None) -> torch.Tensor:

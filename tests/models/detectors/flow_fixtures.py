@@ -11,6 +11,8 @@ from mamba_vod.registry import MODELS
 from .mamba_fixtures import make_clip, make_sample, preprocess
 
 CONFIGS = {'dff': 'configs/synthetic/dff_r18-dc5_synthetic.py', 'fgfa': 'configs/synthetic/fgfa_r18-dc5_synthetic.py'}
+#: the synthetic configs warp on the exact grid (zero flow the identity); this option puts mmtracking's back
+MMTRACKING_GRID = {'model.motion.pixel_exact_warp': False}
 #: the detector's parts that make it mmdet's Faster R-CNN
 FASTER_RCNN_KEYS = ('backbone', 'neck', 'rpn_head', 'roi_head', 'train_cfg', 'test_cfg')
 

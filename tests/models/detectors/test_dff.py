@@ -8,7 +8,7 @@ import torch
 
 from mamba_vod.models.motion import flow_warp
 
-from .flow_fixtures import assert_same, build, detect, faster_rcnn_of, frames, record, train_maps, zero_flow
+from .flow_fixtures import MMTRACKING_GRID, assert_same, build, detect, faster_rcnn_of, frames, record, train_maps, zero_flow
 from .test_mamba_pinned import one_thread
 
 pytestmark = pytest.mark.usefixtures(one_thread.__name__)
@@ -45,7 +45,7 @@ def test_only_key_frames_run_the_backbone():
 def test_with_zero_flow_the_frames_between_are_the_key_frames_maps_warped():
     """Zero flow: whatever their images, the frames between read flow_warp(key maps, 0) (mmtracking's
     grid reads slightly inside the map, not the identity), so they detect the same boxes."""
-    model = build('dff')
+    model = build('dff', MMTRACKING_GRID)  # zero flow reads slightly inside the map there
     zero_flow(model)
     maps = record(model, 'enhance_maps')
     video = frames(3, seed=40)
@@ -59,7 +59,7 @@ def test_with_zero_flow_the_frames_between_are_the_key_frames_maps_warped():
 
 
 def test_training_warps_the_references_maps_and_the_backbone_never_sees_the_current_frame():
-    model = build('dff')
+    model = build('dff', MMTRACKING_GRID)  # zero flow reads slightly inside the map there
     zero_flow(model)
     current, other, reference = frames(3, seed=50)
     x = train_maps(model, torch.stack([current, reference]))[0]

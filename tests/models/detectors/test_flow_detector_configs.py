@@ -11,6 +11,8 @@ from mamba_vod.models.layers import EmbedAggregator
 from mamba_vod.models.motion import FLOWNET_SIMPLE_URL, FlowNetSimple
 from mamba_vod.registry import MODELS
 
+from .flow_fixtures import build, frames, train_maps
+
 IMAGENET = sorted(glob.glob('configs/dff/*.py') + glob.glob('configs/fgfa/*.py'))
 SYNTHETIC = sorted(glob.glob('configs/synthetic/dff_*.py') + glob.glob('configs/synthetic/fgfa_*.py'))
 SYNTHETIC_BASELINE = 'configs/synthetic/faster-rcnn_r18-dc5_synthetic.py'
@@ -69,6 +71,7 @@ def test_imagenet_configs_have_mmtrackings_settings(path):
 def test_synthetic_configs_train_from_scratch_on_the_baselines_data_and_budget(path):
     cfg, baseline = Config.fromfile(path), Config.fromfile(SYNTHETIC_BASELINE)
     assert cfg.model.motion.get('init_cfg') is None and cfg.model.backbone.init_cfg is None
+    assert cfg.model.motion.zero_init_flow and cfg.model.motion.pixel_exact_warp  # every warp starts as the identity
     for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'auto_scale_lr'):
         assert cfg[key] == baseline[key], key
     hard = path.endswith('_hard.py')
@@ -76,3 +79,17 @@ def test_synthetic_configs_train_from_scratch_on_the_baselines_data_and_budget(p
         cfg.val_dataloader.dataset.get('data_root', cfg.data_root)}
     assert roots == {'data/synthetic_vid_hard/' if hard else 'data/synthetic_vid/'}
     assert cfg.val_evaluator.ann_file.startswith(next(iter(roots)))
+
+
+@pytest.mark.parametrize('method', ['dff', 'fgfa'])
+def test_synthetic_models_start_with_every_warp_the_identity(method):
+    """Initialised as training starts them, the references' maps reach the heads unmoved: DFF's
+    training maps are the reference's own, FGFA's the same three identical frames give."""
+    model = build(method)
+    model.init_weights()
+    current, reference = frames(2, seed=70)
+    warped = train_maps(model, torch.stack([current] + [reference] * (1 if method == 'dff' else 2)))
+    own = train_maps(model, torch.stack([reference] * (2 if method == 'dff' else 3)), video_id=-1)
+    for got, expected in zip(warped, own):
+        torch.testing.assert_close(got, expected)
+    assert torch.count_nonzero(model.motion.predict_flow.conv.weight) == 0

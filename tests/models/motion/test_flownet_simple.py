@@ -1,6 +1,7 @@
 """Tests of :class:`mamba_vod.models.motion.FlowNetSimple`: mmtracking's 33 parameter names and
 shapes, the pair preparation, the decoder's concatenations, the output scaling to input and to
-feature-map pixels, and the pretrained weights loading from a local file and from the URL's cache."""
+feature-map pixels, the pretrained weights loading from a local file and from the URL's cache, and the zero-flow start
+from scratch."""
 import os
 import urllib.error
 
@@ -9,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from mamba_vod.compat import hub_cache_path
-from mamba_vod.models.motion import FLOWNET_SIMPLE_URL, FlowNetSimple
+from mamba_vod.models.motion import FLOWNET_SIMPLE_URL, FlowNetSimple, warp_maps
 from mamba_vod.registry import MODELS
 
 # mmtracking's FlowNetSimple parameters (names after the `motion.` prefix), from its layer table
@@ -160,3 +161,26 @@ def test_the_url_offline_without_a_cache_names_the_file_to_provide(offline):
     with pytest.raises(Exception, match='flownet_simple.pth') as error:
         net.init_weights()
     assert hub_cache_path(FLOWNET_SIMPLE_URL) in str(error.value)
+
+
+def test_zero_init_flow_starts_every_warp_as_the_identity_and_still_learns():
+    torch.manual_seed(0)
+    net = FlowNetSimple(zero_init_flow=True, pixel_exact_warp=True)
+    net.init_weights()
+    imgs, refs = _frames(2, 64, 96)
+    maps = torch.randn(2, 8, 4, 6)
+    flow = net.image_flow(imgs, refs)
+    assert torch.count_nonzero(flow) == 0
+    warped, = warp_maps([maps], flow, pixel_exact=net.pixel_exact_warp)
+    torch.testing.assert_close(warped, maps)
+    warped.mul(torch.randn_like(maps)).sum().backward()  # a loss of the warped maps
+    assert net.predict_flow.conv.weight.grad.abs().sum() > 0  # the flow moves away from zero in training
+
+    default = FlowNetSimple()
+    default.init_weights()
+    assert default(imgs, refs).abs().mean() > 0.1  # a random network's flow is far from the identity
+
+
+def test_zero_init_flow_with_pretrained_weights_is_refused():
+    with pytest.raises(ValueError, match='zero_init_flow.*flownet_simple.pth'):
+        FlowNetSimple(zero_init_flow=True, init_cfg=dict(type='Pretrained', checkpoint=FLOWNET_SIMPLE_URL))
