@@ -10,8 +10,9 @@ or of N streams through one batched model against N single-stream detectors (``-
 Each config runs as a :class:`StreamingDetector` over the same deterministic
 synthetic video (textured background, moving coloured objects) of size H x W:
 per-frame latency (after ``--warmup`` frames), fps, p50/p95 latency, the
-process's resident memory at the frames given by ``--memory-at``, its peak, and
-on CUDA the peak device memory; with three or more configs, each one's mean latency
+process's resident memory at the frames given by ``--memory-at``, its peak, the MB
+its stream's state holds after the last frame (``stream_state_mb``: memories, kept frames and maps,
+what each further stream costs), and on CUDA the peak device memory; with three or more configs, each one's mean latency
 over the first's (``latency_vs_first``: put the baseline first). ``--interleave`` feeds every frame to every
 detector in turn (the fair comparison on a loaded machine). Without a
 checkpoint the weights are random, which times the same computation as trained
@@ -115,6 +116,13 @@ def stream(detectors: List[StreamingDetector], *, device: str, frames: int, warm
     return latencies, memory
 
 
+def stream_state_mb(detector: StreamingDetector) -> float:
+    """MB the stream's state holds (memories, kept frames and maps, caches) after its last frame:
+    what each further stream of the method costs beside the shared model."""
+    state = detector.stream.memory
+    return round((0 if state is None else state.nbytes) / 2**20, 2)
+
+
 def summarise(config: str, checkpoint: Optional[str], latencies: List[float], memory: dict, **settings) -> dict:
     """The figures of one config from its latencies (s) and resident-memory samples."""
     latency_ms = np.array(latencies) * 1000
@@ -155,8 +163,9 @@ def benchmark(runs: List[Tuple[str, Optional[str]]], *, device: str, frames: int
         with autocast:
             latencies, memory = stream(detectors, device=device, frames=frames, warmup=warmup, size=size,
                                        memory_at=memory_at)
-        for (config, checkpoint), timings in zip(group, latencies):
+        for (config, checkpoint), timings, detector in zip(group, latencies, detectors):
             result = summarise(config, checkpoint, timings, memory, **settings)
+            result['stream_state_mb'] = stream_state_mb(detector)
             if device.startswith('cuda'):
                 result['device_peak_mb'] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
             results.append(result)
@@ -337,12 +346,12 @@ def machine() -> dict:
 
 
 def print_table(results: List[dict]) -> None:
-    print('| config | fps | mean ms | p50 ms | p95 ms | host RSS MB at frame | device peak MB |')
-    print('| --- | --- | --- | --- | --- | --- | --- |')
+    print('| config | fps | mean ms | p50 ms | p95 ms | stream state MB | host RSS MB at frame | device peak MB |')
+    print('| --- | --- | --- | --- | --- | --- | --- | --- |')
     for r in results:
         rss = ', '.join(f'{k}: {v}' for k, v in r['host_rss_mb_at_frame'].items()) or '-'
         print(f"| {osp.basename(r['config'])} | {r['fps']} | {r['mean_ms']} | {r['p50_ms']} | {r['p95_ms']} | "
-              f"{rss} | {r.get('device_peak_mb', '-')} |")
+              f"{r['stream_state_mb']} | {rss} | {r.get('device_peak_mb', '-')} |")
     if len(results) == 2:
         print(f"latency ratio {osp.basename(results[0]['config'])} / {osp.basename(results[1]['config'])}: "
               f"{results[0]['mean_ms'] / results[1]['mean_ms']:.3f} (mean), "

@@ -10,7 +10,7 @@ the clean frames and all frames: the mean over seeds with an error bar of one st
 (stdev / sqrt(n); none with a single seed) and each seed as a small dot. The dashed line is the
 baseline's mean on degraded frames, the level a video model has to beat.
 
-The image is ``PANEL_PX`` per panel, plus ``LEGEND_ROW_PX`` of height per row of the legend below
+The image is ``PANEL_PX`` per panel (wider with many variants, ``VARIANT_PX`` each), plus ``LEGEND_ROW_PX`` of height per row of the legend below
 them; the legend takes as many columns (3, 2 or 1) as fit the figure's width with the font at hand, so
 it is never cut at the edges. ``plot_results`` is also what ``tools/quickstart.py`` draws its report with.
 """
@@ -33,7 +33,8 @@ METRICS = (('degraded', 'degraded frames', '#b2182b'), ('clean', 'clean frames',
 HEADLINE = METRICS[0][0]
 FIELDS = ('set', 'protocol', 'variant', 'seed') + tuple(key for key, _, _ in METRICS)
 DPI = 100
-PANEL_PX = (480, 360)  # width, height of one panel
+PANEL_PX = (480, 360)  # width, height of one panel (at least: a panel widens with its variants)
+VARIANT_PX = 64  # width of one variant in a panel, so that the comparison's nine labels do not overlap
 LEGEND_ROW_PX = 24  # one row of legend entries
 LEGEND_MARGIN_PX = 16  # space the legend leaves free at the figure's left and right edges
 
@@ -64,10 +65,11 @@ def load_results(path: str) -> List[dict]:
     return records
 
 
-def figure_size(rows: int, columns: int, legend_rows: int = 2) -> Tuple[int, int]:
-    """Width and height in pixels of a figure of ``rows`` x ``columns`` panels and a legend of
-    ``legend_rows`` rows."""
-    return PANEL_PX[0] * columns, PANEL_PX[1] * rows + LEGEND_ROW_PX * legend_rows
+def figure_size(rows: int, columns: int, legend_rows: int = 2, variants: int = 0) -> Tuple[int, int]:
+    """Width and height in pixels of a figure of ``rows`` x ``columns`` panels of ``variants``
+    variants each and a legend of ``legend_rows`` rows."""
+    panel_width = max(PANEL_PX[0], VARIANT_PX * variants)
+    return panel_width * columns, PANEL_PX[1] * rows + LEGEND_ROW_PX * legend_rows
 
 
 def _ordered(records: Sequence[dict], key: str) -> list:
@@ -98,7 +100,7 @@ def _panel(axes, records: Sequence[dict], variants: list, title: str) -> None:
     if baseline:
         axes.axhline(statistics.mean(baseline), color=METRICS[0][2], linestyle='--', linewidth=1, alpha=0.6)
     axes.set_xticks(range(len(variants)))
-    axes.set_xticklabels(variants, rotation=20 if len(variants) > 3 else 0, fontsize=9)
+    axes.set_xticklabels([variant.replace('-', '-\n') for variant in variants], fontsize=9)  # one word a line
     axes.set_xlim(-0.6, len(variants) - 0.4)
     axes.set_ylim(0, 105)
     axes.set_title(title, fontsize=10)
@@ -130,7 +132,7 @@ def build_figure(records: Sequence[dict], title: Optional[str] = None) -> Figure
     """The figure of ``records`` (see the module docstring): one panel per set and protocol, the
     legend below them, at ``figure_size`` pixels."""
     sets, protocols, variants = (_ordered(records, key) for key in ('set', 'protocol', 'variant'))
-    width, height = figure_size(len(sets), len(protocols))
+    width, height = figure_size(len(sets), len(protocols), variants=len(variants))
     figure = Figure(figsize=(width / DPI, height / DPI), dpi=DPI, layout='constrained')
     FigureCanvasAgg(figure)
     grid = figure.subplots(len(sets), len(protocols), squeeze=False, sharey=True)
@@ -144,7 +146,7 @@ def build_figure(records: Sequence[dict], title: Optional[str] = None) -> Figure
     if title:
         figure.suptitle(title, fontsize=11)
     legend_rows = _add_legend(figure, width)
-    width, height = figure_size(len(sets), len(protocols), legend_rows)
+    width, height = figure_size(len(sets), len(protocols), legend_rows, len(variants))
     figure.set_size_inches(width / DPI, height / DPI)
     return figure
 

@@ -2,7 +2,8 @@
 
     python tools/analysis/synthetic_ablation.py [--work-dir work_dirs/ablation] [--seeds 0 1 2]
         [--sets default hard] [--variants baseline pixel instance both both-enhanced] [--epochs 16]
-        [--protocols online offline] [--json OUT] [--summary-only]
+        [--protocols online offline] [--json OUT] [--figure PNG] [--summary-only]
+    python tools/analysis/synthetic_ablation.py --variants comparison --sets default hard  # every method
 
 The methods and variants are data (:data:`METHODS`): each names its config on each data set, the
 method whose training it tests (if not its own) and the method its gains are measured against.
@@ -45,7 +46,7 @@ from mamba_vod.evaluation.functional import write_json
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'misc'))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
-from plot_ablation import mean_and_error  # noqa: E402
+from plot_ablation import mean_and_error, plot_results  # noqa: E402
 from synthetic_data_stage import prepare_synthetic_data  # noqa: E402
 
 #: data set -> its generator options, the data root its configs name and the set whose configs it
@@ -101,6 +102,8 @@ METHODS = {
     'mega': Method(synthetic('mega_r18-dc5_synthetic')),
 }
 DEFAULT_VARIANTS = ['baseline', 'pixel', 'instance', 'both']
+#: ``--variants comparison``: every method side by side, the single-frame baseline first, MAMBA last
+COMPARISON = ['baseline', 'dff', 'fgfa', 'selsa', 'selsa-troialign', 'rdn', 'mega', 'instance', 'both']
 COLUMNS = [('all', 'all frames', 'vid/mAP'), ('degraded', 'degraded', 'vid/mAP_degraded'),
            ('clean', 'clean', 'vid/mAP_clean')]
 
@@ -252,8 +255,8 @@ def main(argv=None):
                         "unlabelled look-alikes per video, 64 frames); 'tuning': the hard set's generator with "
                         'seed 1, where recipes are chosen')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--variants', nargs='+', choices=list(METHODS), default=DEFAULT_VARIANTS,
-                        help=f'default: {" ".join(DEFAULT_VARIANTS)}')
+    parser.add_argument('--variants', nargs='+', choices=list(METHODS) + ['comparison'], default=DEFAULT_VARIANTS,
+                        help=f'default: {" ".join(DEFAULT_VARIANTS)}; comparison: {" ".join(COMPARISON)}')
     parser.add_argument('--epochs', type=int, default=16,
                         help="epochs of every variant (default 16; at the configs' 8 every model is still improving)")
     parser.add_argument('--protocols', nargs='+', choices=PROTOCOLS, default=list(PROTOCOLS),
@@ -262,9 +265,12 @@ def main(argv=None):
                              "method's own offline protocol, for MAMBA its paper's, 'mamba_offline'; 'paper' "
                              "is an old name of 'offline')")
     parser.add_argument('--json', help='write every result and the summary here (default WORK_DIR/ablation.json)')
+    parser.add_argument('--figure', help='also draw the results to this PNG (tools/analysis/plot_ablation.py)')
     parser.add_argument('--summary-only', action='store_true',
                         help='train nothing: summarise the finished runs found in the work dir')
     args = parser.parse_args(argv)
+    args.variants = list(dict.fromkeys(
+        variant for name in args.variants for variant in (COMPARISON if name == 'comparison' else [name])))
     work_dir = osp.abspath(args.work_dir)
     data_dir = osp.abspath(args.data_dir or osp.join(work_dir, 'data'))
     os.chdir(ROOT)
@@ -279,8 +285,11 @@ def main(argv=None):
     for data_set in args.sets:
         for protocol in args.protocols:
             print_table(summary[data_set][protocol], args.seeds, protocol, data_set)
+    records = result_records(runs)
     write_json(args.json or osp.join(work_dir, 'ablation.json'),
-               dict(epochs=args.epochs, results=result_records(runs), runs=runs, summary=summary))
+               dict(epochs=args.epochs, results=records, runs=runs, summary=summary))
+    if args.figure and records:
+        print(f'wrote {plot_results(records, args.figure, f"{args.epochs} epochs, degraded frames first")}')
     return summary
 
 

@@ -46,6 +46,7 @@ def test_compare_two_configs_interleaved_writes_consistent_json(load_tool, tmp_p
         assert result['fps'] == pytest.approx(1000 / result['mean_ms'], rel=0.01)
         assert list(result['host_rss_mb_at_frame']) == [2]
     assert report['latency_ratio'] == pytest.approx(mamba['mean_ms'] / baseline['mean_ms'], rel=1e-3)
+    assert mamba['stream_state_mb'] > 0 and baseline['stream_state_mb'] == 0  # MAMBA's memories; none
 
 
 def test_several_configs_interleaved_give_each_ones_latency_over_the_first(load_tool, capsys):

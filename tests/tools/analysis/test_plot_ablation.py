@@ -68,3 +68,18 @@ def test_refuses_a_malformed_json(load_tool, tmp_path, capsys, content, message)
     err = capsys.readouterr().err
     assert err.startswith(f'error: {ablation}: ') and message in err
     assert not out.exists()
+
+
+def test_a_panel_of_many_variants_widens_so_that_their_labels_do_not_overlap(load_tool):
+    tool = load_tool('analysis/plot_ablation.py')
+    variants = ['baseline', 'dff', 'fgfa', 'selsa', 'selsa-troialign', 'rdn', 'mega', 'instance', 'both']
+    records = [dict(set='hard', protocol=protocol, variant=variant, seed=0, all=70.0, degraded=40.0, clean=90.0)
+               for protocol in ('online', 'offline') for variant in variants]
+    figure = tool.build_figure(records)
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    assert figure.bbox.width == 2 * tool.VARIANT_PX * len(variants) > 2 * tool.PANEL_PX[0]
+    for axes in figure.axes:
+        labels = sorted((label.get_window_extent(renderer) for label in axes.get_xticklabels()), key=lambda b: b.x0)
+        assert len(labels) == len(variants)
+        assert all(left.x1 <= right.x0 for left, right in zip(labels, labels[1:]))  # side by side, none overlapping

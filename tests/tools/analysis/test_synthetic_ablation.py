@@ -158,3 +158,25 @@ def test_runs_every_set_and_variant_into_one_json(load_tool, tmp_path, monkeypat
                   ('hard', 'online', 'both-enhanced', 1))
     assert record == dict(set='hard', protocol='online', variant='both-enhanced', seed=1, all=40.0,
                           degraded=30.0, clean=80.0)
+
+
+def test_the_comparison_runs_every_method_and_the_tuning_set_is_the_hard_one_with_another_seed(
+        load_tool, tmp_path, monkeypatch):
+    tool = load_tool('analysis/synthetic_ablation.py')
+    calls = []
+    monkeypatch.setattr(tool, 'prepare_synthetic_data', lambda root, args: calls.append(('data', root, tuple(args))))
+    monkeypatch.setattr(tool, 'train_stage', lambda config, folder, **kw: calls.append(('train', config, folder)) or (
+        folder + '/epoch_16.pth', None))
+    monkeypatch.setattr(tool, 'evaluate_stage', lambda config, checkpoint, folder, **kw: {
+        'vid/mAP': 0.5, 'vid/mAP_degraded': 0.4 if 'faster-rcnn' in config else 0.45, 'vid/mAP_clean': 0.8})
+    figure = tmp_path / 'comparison.png'
+    tool.main(['--work-dir', str(tmp_path / 'w'), '--sets', 'tuning', '--variants', 'comparison', '--seeds', '0',
+               '--figure', str(figure)])
+    assert calls[0] == ('data', str(tmp_path / 'w/data/synthetic_vid_tuning'), ('--preset', 'hard', '--seed', '1'))
+    trained = [c[1:] for c in calls if c[0] == 'train']
+    assert [config for config, _ in trained] == [tool.config_of(v, 'hard') for v in tool.COMPARISON]
+    assert all(folder.startswith(str(tmp_path / 'w/tuning/')) for _, folder in trained)
+    records = json.loads((tmp_path / 'w/ablation.json').read_text())['results']
+    assert {r['variant'] for r in records if r['protocol'] == 'online'} == set(tool.COMPARISON)
+    assert 'dff' not in {r['variant'] for r in records if r['protocol'] == 'offline'}  # online only
+    assert figure.stat().st_size > 0
