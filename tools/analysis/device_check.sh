@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every GPU check of mamba_vod in one run, for a lent GPU machine (see docs/benchmarks.md):
 #   OUT=/path/to/results bash tools/analysis/device_check.sh
-# PARTS picks what runs (default "tests geo gather streams"), e.g. PARTS=streams to rerun only item 4.
+# PARTS picks what runs (default "tests geo gather streams compare"), e.g. PARTS=streams to rerun only item 4.
 # 1. the GEO kernel tests on CUDA (values and gradients vs the reference, all dtypes; the fused
 #    gather; fp32 on tensor cores (tf32x3) as accurate as PyTorch's fp32 SDPA);
 # 2. the GEO attention benchmark (literal / SDPA fold / Triton; fp16 and fp32);
@@ -13,12 +13,16 @@
 #    at 600x1000, fp32 and fp16, random weights, after WARMUP (30) untimed frames: the instance
 #    memory (75 rows a frame) fills its 2000-row key set in 27, so the timed frames are the
 #    steady state of a long stream; and MAMBA with its GEOs on the Triton kernels, fp16.
+# 5. every method side by side (the comparison's speed table): the R-50-DC5 ImageNet VID config of
+#    the baseline, DFF, FGFA, SELSA, Temporal RoI Align, RDN, MEGA and MAMBA in one interleaved run
+#    at 600x1000, fp32, random weights, after WARMUP frames (memories and windows full): latency
+#    p50/p95, each over the baseline, and each stream's state size.
 # Writes JSON and logs under $OUT; a failing step is recorded and the others still run.
 set -uo pipefail
 OUT=${OUT:-device_results}
 FRAMES=${FRAMES:-50}
 WARMUP=${WARMUP:-30}
-PARTS=${PARTS:-tests geo gather streams}
+PARTS=${PARTS:-tests geo gather streams compare}
 mkdir -p "$OUT"
 status=0
 
@@ -51,6 +55,14 @@ done
 
 baseline=configs/faster_rcnn/faster-rcnn_r101-dc5_8xb1-7e_imagenetvid.py
 no_weights='model.backbone.init_cfg=None'
+if wants compare; then
+  methods=(dff/dff fgfa/fgfa selsa/selsa temporal_roi_align/selsa-troialign rdn/rdn mega/mega)
+  methods=("${methods[@]/#/configs/}")
+  step compare_methods_fp32 python tools/analysis/benchmark.py configs/faster_rcnn/faster-rcnn_r50-dc5_8xb1-7e_imagenetvid.py \
+    --compare-config "${methods[@]/%/_faster-rcnn_r50-dc5_8xb1-7e_imagenetvid.py}" \
+    configs/mamba/mamba_r50-dc5_8xb1-6e_imagenetvid.py --device cuda --frames "$FRAMES" --warmup "$WARMUP" \
+    --size 600 1000 --interleave --memory-at $((WARMUP + FRAMES)) --json "$OUT/compare_methods_fp32.json"
+fi
 wants streams || exit $status
 for precision in fp32 fp16; do
   flag=$([ "$precision" = fp16 ] && echo --fp16)
