@@ -72,8 +72,12 @@ def test_synthetic_configs_train_from_scratch_on_the_baselines_data_and_budget(p
     cfg, baseline = Config.fromfile(path), Config.fromfile(SYNTHETIC_BASELINE)
     assert cfg.model.motion.get('init_cfg') is None and cfg.model.backbone.init_cfg is None
     assert cfg.model.motion.zero_init_flow and cfg.model.motion.pixel_exact_warp  # every warp starts as the identity
-    for key in ('optim_wrapper', 'param_scheduler', 'train_cfg', 'auto_scale_lr'):
+    for key in ('param_scheduler', 'train_cfg', 'auto_scale_lr'):
         assert cfg[key] == baseline[key], key
+    added = {'dff': ['motion'], 'fgfa': ['motion', 'aggregator']}[_method(path)]  # what it adds to Faster R-CNN
+    optimizer = cfg.optim_wrapper.to_dict()
+    assert optimizer.pop('paramwise_cfg') == dict(custom_keys={name: dict(lr_mult=0.1) for name in added})
+    assert optimizer == baseline.optim_wrapper.to_dict()
     hard = path.endswith('_hard.py')
     roots = {dataset.data_root for dataset in cfg.train_dataloader.dataset.datasets} | {
         cfg.val_dataloader.dataset.get('data_root', cfg.data_root)}
