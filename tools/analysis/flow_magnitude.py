@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from mamba_vod.apis import StreamingDetector
+from mamba_vod.engine.cli import user_errors
 from mamba_vod.evaluation.functional import write_json
 
 IMAGE_SUFFIXES = ('.jpeg', '.jpg', '.png', '.bmp')
@@ -108,7 +109,8 @@ def main(argv=None) -> dict:
     parser.add_argument('--device', default='cpu')
     parser.add_argument('--json', help='write the figures here')
     args = parser.parse_args(argv)
-    result = measure(args.config, args.checkpoint, args.source, frames=args.frames, device=args.device)
+    with user_errors():  # a bad config, checkpoint or source: one line, status 1
+        result = measure(args.config, args.checkpoint, args.source, frames=args.frames, device=args.device)
     print(f"{result['pairs']} frame pairs, flow at {result.get('flow_size')} pixels: mean length median "
           f"{result.get('median_mean_px')}, p95 {result.get('p95_mean_px')}, largest {result.get('max_mean_px')}; "
           f"largest single displacement {result.get('max_px')}")

@@ -59,3 +59,13 @@ def test_a_model_without_flow_network_and_an_empty_folder_are_refused(load_tool,
     (tmp_path / 'empty').mkdir()
     with pytest.raises(ValueError, match='empty: no image files'):
         list(tool.folder_frames(str(tmp_path / 'empty')))
+
+
+def test_the_command_line_names_a_missing_source_in_one_line(load_tool, tmp_path, capsys):
+    tool = load_tool('analysis/flow_magnitude.py')
+    (tmp_path / 'empty').mkdir()
+    with pytest.raises(SystemExit) as exit_info:
+        tool.main([DFF, 'none.pth', str(tmp_path / 'empty')])
+    assert exit_info.value.code != 0
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and ('none.pth' in error or 'empty' in error)
