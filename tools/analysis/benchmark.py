@@ -2,7 +2,8 @@
 or of N streams through one batched model against N single-stream detectors (``--streams N``).
 
     python tools/analysis/benchmark.py CONFIG [--checkpoint C] [--compare-config CONFIG2 [CONFIG3 ...]
-        [--compare-checkpoint C2 [C3 ...]]] [--device cpu|cuda] [--frames N] [--warmup W]
+        [--compare-checkpoint C2 [C3 ...]] [--compare-cfg-options K=V[,K=V] | - ...]] [--device cpu|cuda]
+        [--frames N] [--warmup W]
         [--size H W] [--fp16] [--memory-at 100 2000] [--interleave] [--json OUT]
     python tools/analysis/benchmark.py CONFIG --streams N [--max-batch B] [--frames N] [--warmup W]
         [--size H W] [--interleave] [--cfg-options ...] [--json OUT]
@@ -14,7 +15,8 @@ process's resident memory at the frames given by ``--memory-at``, its peak, the 
 its stream's state holds after the last frame (``stream_state_mb``: memories, kept frames and maps,
 what each further stream costs), and on CUDA the peak device memory; with three or more configs, each one's mean latency
 over the first's (``latency_vs_first``: put the baseline first). ``--interleave`` feeds every frame to every
-detector in turn (the fair comparison on a loaded machine). Without a
+detector in turn (the fair comparison on a loaded machine); ``--compare-cfg-options`` gives each
+compared config options of its own (e.g. MAMBA a second time with a larger key set). Without a
 checkpoint the weights are random, which times the same computation as trained
 weights for a fixed number of proposals (the RPN keeps ``max_per_img``
 proposals either way); with random weights no detection reaches MAMBA's pixel
@@ -135,10 +137,12 @@ def summarise(config: str, checkpoint: Optional[str], latencies: List[float], me
         host_peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1))
 
 
-def benchmark(runs: List[Tuple[str, Optional[str]]], *, device: str, frames: int, warmup: int, size,
+def benchmark(runs: List[tuple], *, device: str, frames: int, warmup: int, size,
               fp16: bool = False, memory_at: List[int] = (), interleave: bool = False,
               cfg_options: Optional[dict] = None) -> List[dict]:
-    """Streams ``warmup + frames`` frames through each (config, checkpoint) of ``runs``.
+    """Streams ``warmup + frames`` frames through each (config, checkpoint[, options]) of ``runs``;
+    a run's own ``options`` (a dict, e.g. a larger key set for one of two MAMBA runs) go over
+    ``cfg_options`` and are recorded in its result (``own_cfg_options``).
 
     One after the other by default (each config's memory figures are its own);
     with ``interleave`` all detectors are built first and every frame goes to
@@ -152,20 +156,22 @@ def benchmark(runs: List[Tuple[str, Optional[str]]], *, device: str, frames: int
     if frames < 1 or warmup < 0:
         raise ValueError(f'--frames must be >= 1 and --warmup >= 0, got {frames} and {warmup}')
     settings = dict(frames=frames, warmup=warmup, size=list(size), fp16=fp16, interleaved=interleave)
+    runs = [(run[0], run[1], run[2] if len(run) > 2 else {}) for run in runs]
     groups = [runs] if interleave else [[run] for run in runs]
     results = []
     for group in groups:
-        detectors = [StreamingDetector(config, checkpoint, device=device, cfg_options=cfg_options)
-                     for config, checkpoint in group]
+        detectors = [StreamingDetector(config, checkpoint, device=device,
+                                       cfg_options={**(cfg_options or {}), **own} or None)
+                     for config, checkpoint, own in group]
         if device.startswith('cuda'):
             torch.cuda.reset_peak_memory_stats()
         autocast = torch.autocast(device_type='cuda', dtype=torch.float16) if fp16 else contextlib.nullcontext()
         with autocast:
             latencies, memory = stream(detectors, device=device, frames=frames, warmup=warmup, size=size,
                                        memory_at=memory_at)
-        for (config, checkpoint), timings, detector in zip(group, latencies, detectors):
+        for (config, checkpoint, own), timings, detector in zip(group, latencies, detectors):
             result = summarise(config, checkpoint, timings, memory, **settings)
-            result['stream_state_mb'] = stream_state_mb(detector)
+            result.update(stream_state_mb=stream_state_mb(detector), own_cfg_options=own)
             if device.startswith('cuda'):
                 result['device_peak_mb'] = round(torch.cuda.max_memory_allocated() / 2**20, 1)
             results.append(result)
@@ -345,19 +351,40 @@ def machine() -> dict:
     return info
 
 
+def run_label(result: dict, *, full_path: bool = False) -> str:
+    """A result's config file name (or path), with the options it alone had (``--compare-cfg-options``)."""
+    own = result.get('own_cfg_options') or {}
+    name = result['config'] if full_path else osp.basename(result['config'])
+    return name + ''.join(f' {key}={value}' for key, value in own.items())
+
+
+def parse_own_options(text: str) -> dict:
+    """``KEY=VALUE[,KEY=VALUE ...]`` as a dict of parsed values (``-``: none)."""
+    if text == '-':
+        return {}
+    options = {}
+    for item in text.split(','):
+        key, equals, value = item.partition('=')
+        if not equals or not key:
+            raise ValueError(f'--compare-cfg-options: {item!r} is not KEY=VALUE (one entry per --compare-config: '
+                             "KEY=VALUE[,KEY=VALUE ...], or '-' for none)")
+        options[key] = DictAction._parse_iterable(value)
+    return options
+
+
 def print_table(results: List[dict]) -> None:
     print('| config | fps | mean ms | p50 ms | p95 ms | stream state MB | host RSS MB at frame | device peak MB |')
     print('| --- | --- | --- | --- | --- | --- | --- | --- |')
     for r in results:
         rss = ', '.join(f'{k}: {v}' for k, v in r['host_rss_mb_at_frame'].items()) or '-'
-        print(f"| {osp.basename(r['config'])} | {r['fps']} | {r['mean_ms']} | {r['p50_ms']} | {r['p95_ms']} | "
+        print(f"| {run_label(r)} | {r['fps']} | {r['mean_ms']} | {r['p50_ms']} | {r['p95_ms']} | "
               f"{r['stream_state_mb']} | {rss} | {r.get('device_peak_mb', '-')} |")
     if len(results) == 2:
-        print(f"latency ratio {osp.basename(results[0]['config'])} / {osp.basename(results[1]['config'])}: "
+        print(f"latency ratio {run_label(results[0])} / {run_label(results[1])}: "
               f"{results[0]['mean_ms'] / results[1]['mean_ms']:.3f} (mean), "
               f"{results[0]['p50_ms'] / results[1]['p50_ms']:.3f} (p50)")
     for other in results[1:] if len(results) > 2 else []:
-        print(f"latency {osp.basename(other['config'])} / {osp.basename(results[0]['config'])}: "
+        print(f"latency {run_label(other)} / {run_label(results[0])}: "
               f"{other['mean_ms'] / results[0]['mean_ms']:.3f} (mean), "
               f"{other['p50_ms'] / results[0]['p50_ms']:.3f} (p50)")
 
@@ -370,6 +397,9 @@ def parse_args(argv=None):
                         help='more configs timed in the same run (e.g. the baseline and other methods)')
     parser.add_argument('--compare-checkpoint', nargs='+', default=[],
                         help='their checkpoints, in the same order (default: random weights)')
+    parser.add_argument('--compare-cfg-options', nargs='+', default=[],
+                        help="options of each compared config alone, in the same order: KEY=VALUE[,KEY=VALUE ...] "
+                             "or '-' (e.g. one config twice, the second with a larger key set)")
     parser.add_argument('--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--frames', type=int, default=50, help='timed frames')
     parser.add_argument('--warmup', type=int, default=5, help='untimed frames first')
@@ -387,6 +417,13 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.streams != 1 and args.compare_config:
         parser.error('--streams compares batched and single-stream detectors of one config; drop --compare-config')
+    if len(args.compare_cfg_options) > len(args.compare_config):
+        parser.error(f'{len(args.compare_cfg_options)} --compare-cfg-options for {len(args.compare_config)} '
+                     '--compare-config')
+    try:
+        args.own_options = [parse_own_options(text) for text in args.compare_cfg_options]
+    except ValueError as err:
+        parser.error(str(err))
     if len(args.compare_checkpoint) > len(args.compare_config):
         parser.error(f'{len(args.compare_checkpoint)} --compare-checkpoint for {len(args.compare_config)} '
                      '--compare-config')
@@ -410,7 +447,8 @@ def main(argv=None):
     if args.streams != 1:
         return main_streams(args)
     checkpoints = args.compare_checkpoint + [None] * (len(args.compare_config) - len(args.compare_checkpoint))
-    runs = [(args.config, args.checkpoint)] + list(zip(args.compare_config, checkpoints))
+    own = args.own_options + [{}] * (len(args.compare_config) - len(args.own_options))
+    runs = [(args.config, args.checkpoint, {})] + list(zip(args.compare_config, checkpoints, own))
     results = benchmark(runs, device=args.device, frames=args.frames, warmup=args.warmup, size=args.size,
                         fp16=args.fp16, memory_at=args.memory_at, interleave=args.interleave,
                         cfg_options=args.cfg_options)
@@ -420,7 +458,7 @@ def main(argv=None):
         report['latency_ratio'] = round(results[0]['mean_ms'] / results[1]['mean_ms'], 4)
         report['latency_ratio_p50'] = round(results[0]['p50_ms'] / results[1]['p50_ms'], 4)
     elif len(results) > 2:
-        report['latency_vs_first'] = {r['config']: round(r['mean_ms'] / results[0]['mean_ms'], 4)
+        report['latency_vs_first'] = {run_label(r, full_path=True): round(r['mean_ms'] / results[0]['mean_ms'], 4)
                                       for r in results[1:]}
     if args.json:
         write_json(args.json, report)

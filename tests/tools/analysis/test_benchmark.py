@@ -151,3 +151,33 @@ def test_streams_need_two_streams_and_no_second_config(load_tool, capsys):
     with pytest.raises(SystemExit):
         bench.main([MAMBA, '--streams', '2', '--compare-config', BASELINE])
     assert 'drop --compare-config' in capsys.readouterr().err
+
+
+def test_a_compared_config_can_run_twice_with_options_of_its_own(load_tool, monkeypatch, capsys):
+    """MAMBA at its own key set and at a larger one, in one interleaved run: each detector is built
+    with its own options over the shared ones, and the two are told apart in the report."""
+    bench = load_tool('analysis/benchmark.py')
+    built = []
+    real = bench.StreamingDetector
+
+    def recording(config, checkpoint=None, **kwargs):
+        built.append((config, kwargs['cfg_options']))
+        return real(config, checkpoint, **kwargs)
+
+    monkeypatch.setattr(bench, 'StreamingDetector', recording)
+    key_set = 'model.instance_level.memory.key_set_size'
+    report = bench.main([BASELINE, '--compare-config', MAMBA, MAMBA, '--compare-cfg-options', '-', f'{key_set}=250',
+                         '--device', 'cpu', '--frames', '2', '--warmup', '1', '--size', '64', '96', '--memory-at', '2',
+                         '--interleave', '--cfg-options', 'model.test_cfg.rcnn.max_per_img=50'])
+    shared = {'model.test_cfg.rcnn.max_per_img': 50}
+    assert built == [(BASELINE, shared), (MAMBA, shared), (MAMBA, {**shared, key_set: 250})]
+    assert [r['own_cfg_options'] for r in report['results']] == [{}, {}, {key_set: 250}]
+    assert set(report['latency_vs_first']) == {MAMBA, f'{MAMBA} {key_set}=250'}
+    assert f'mamba_r18-dc5_synthetic.py {key_set}=250 |' in capsys.readouterr().out
+
+
+def test_compared_options_must_be_key_value_pairs(load_tool, capsys):
+    bench = load_tool('analysis/benchmark.py')
+    with pytest.raises(SystemExit):
+        bench.main([BASELINE, '--compare-config', MAMBA, '--compare-cfg-options', 'key_set_size'])
+    assert "'key_set_size' is not KEY=VALUE" in capsys.readouterr().err
