@@ -37,11 +37,13 @@ single stream's); ``--interleave`` then alternates the modes frame index by fram
 under load), else each mode streams all its frames in turn.
 """
 import argparse
+import ast
 import contextlib
 import itertools
 import os
 import os.path as osp
 import platform
+import re
 import resource
 import time
 from collections import defaultdict
@@ -358,17 +360,25 @@ def run_label(result: dict, *, full_path: bool = False) -> str:
     return name + ''.join(f' {key}={value}' for key, value in own.items())
 
 
+def _literal(value: str):
+    """``value`` as the Python literal it spells (250, 0.5, True, None, [1, 2]), else the string."""
+    try:
+        return ast.literal_eval(value)
+    except (ValueError, SyntaxError):
+        return value
+
+
 def parse_own_options(text: str) -> dict:
     """``KEY=VALUE[,KEY=VALUE ...]`` as a dict of parsed values (``-``: none)."""
     if text == '-':
         return {}
     options = {}
-    for item in text.split(','):
+    for item in re.split(r',(?=[\w.]+=)', text):  # a comma inside a value ([1, 2]) stays in it
         key, equals, value = item.partition('=')
         if not equals or not key:
             raise ValueError(f'--compare-cfg-options: {item!r} is not KEY=VALUE (one entry per --compare-config: '
                              "KEY=VALUE[,KEY=VALUE ...], or '-' for none)")
-        options[key] = DictAction._parse_iterable(value)
+        options[key] = _literal(value)
     return options
 
 

@@ -10,9 +10,10 @@ the clean frames and all frames: the mean over seeds with an error bar of one st
 (stdev / sqrt(n); none with a single seed) and each seed as a small dot. The dashed line is the
 baseline's mean on degraded frames, the level a video model has to beat.
 
-The image is ``PANEL_PX`` per panel (wider with many variants, ``VARIANT_PX`` each), plus ``LEGEND_ROW_PX`` of height per row of the legend below
-them; the legend takes as many columns (3, 2 or 1) as fit the figure's width with the font at hand, so
-it is never cut at the edges. ``plot_results`` is also what ``tools/quickstart.py`` draws its report with.
+The image is ``PANEL_PX`` per panel (wider with many variants, ``VARIANT_PX`` each), plus
+``LEGEND_ROW_PX`` of height per row of the legend below them; the legend takes as many columns (3,
+2 or 1) as fit the figure's width with the font at hand, so it is never cut at the edges.
+``plot_results`` is also what ``tools/quickstart.py`` draws its report with.
 """
 import argparse
 import json

@@ -178,6 +178,9 @@ def test_a_compared_config_can_run_twice_with_options_of_its_own(load_tool, monk
 
 def test_compared_options_must_be_key_value_pairs(load_tool, capsys):
     bench = load_tool('analysis/benchmark.py')
+    assert bench.parse_own_options('a.b=250,c=x,d=True,e=[1, 2],f=0.5') == dict(
+        {'a.b': 250, 'c': 'x', 'd': True, 'e': [1, 2], 'f': 0.5})
+    assert bench.parse_own_options('-') == {}
     with pytest.raises(SystemExit):
         bench.main([BASELINE, '--compare-config', MAMBA, '--compare-cfg-options', 'key_set_size'])
     assert "'key_set_size' is not KEY=VALUE" in capsys.readouterr().err
