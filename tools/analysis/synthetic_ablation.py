@@ -49,14 +49,17 @@ sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
 from plot_ablation import mean_and_error, plot_results  # noqa: E402
 from synthetic_data_stage import prepare_synthetic_data  # noqa: E402
 
-#: data set -> its generator options, the data root its configs name and the set whose configs it
-#: trains with; 'tuning' is the hard set made with another generator seed, where any choice of
-#: recipe is made (the same for every method) before the evaluation sets see it
+#: data set -> its generator options, the data root its configs name, the set whose configs it
+#: trains with and its folder under the data dir; 'tuning' is the hard set made with another
+#: generator seed, where any choice of recipe is made (the same for every method) before the
+#: evaluation sets see it
 SETS = {
-    'default': dict(generator=['--seed', '0'], config_root='data/synthetic_vid/', configs='default'),
-    'hard': dict(generator=['--preset', 'hard', '--seed', '0'], config_root='data/synthetic_vid_hard/', configs='hard'),
+    'default': dict(generator=['--seed', '0'], config_root='data/synthetic_vid/', configs='default',
+                    folder='synthetic_vid'),
+    'hard': dict(generator=['--preset', 'hard', '--seed', '0'], config_root='data/synthetic_vid_hard/', configs='hard',
+                 folder='synthetic_vid_hard'),
     'tuning': dict(generator=['--preset', 'hard', '--seed', '1'], config_root='data/synthetic_vid_hard/',
-                   configs='hard'),
+                   configs='hard', folder='synthetic_vid_tuning'),
 }
 #: ``--protocols`` values: the configs' 'online' (past frames only) and each method's own offline
 #: protocol (the one its detector declares besides 'online'); 'paper' is the old name of 'offline'
@@ -141,10 +144,8 @@ def eval_dir(run_folder: str, protocol: Optional[str]) -> str:
 
 def data_root_of(data_dir: str, data_set: str) -> str:
     """Where ``data_set`` is made: ``DATA_DIR/synthetic_vid``, ``DATA_DIR/synthetic_vid_hard`` or
-    ``DATA_DIR/synthetic_vid_tuning``."""
-    if data_set == 'tuning':
-        return osp.join(data_dir, 'synthetic_vid_tuning')
-    return osp.join(data_dir, osp.basename(SETS[data_set]['config_root'].rstrip('/')))
+    ``DATA_DIR/synthetic_vid_tuning`` (the set's ``folder``)."""
+    return osp.join(data_dir, SETS[data_set]['folder'])
 
 
 def _protocols_of(config: str, protocols) -> Dict[str, Optional[str]]:
