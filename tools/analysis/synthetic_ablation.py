@@ -225,6 +225,11 @@ def difference(summary: dict, variant: str, key: str, reference: str = 'baseline
     return delta, error, known and abs(delta) > error
 
 
+def _error_text(values) -> str:
+    """' ± standard error' of ``values``, or nothing for a single value (no error is known)."""
+    return f' ± {mean_and_error(values)[1]:.1f}' if len(values) > 1 else ''
+
+
 def print_table(summary: dict, seeds, protocol: str, data_set: str = 'default') -> None:
     """One markdown table of ``summary`` (:func:`summarise`) for ``protocol`` ('online' or 'offline')."""
     print(f'{data_set} set, {protocol} protocol: mAP@0.5 (%), mean ± standard error over the seeds run '
@@ -233,12 +238,13 @@ def print_table(summary: dict, seeds, protocol: str, data_set: str = 'default') 
     print('| variant | ' + ' | '.join(title for _, title, _ in COLUMNS) + ' | degraded - reference |')
     print('| --- |' + ' --- |' * (len(COLUMNS) + 1))
     for variant, metrics in summary.items():
-        cells = [f'{metrics[key][0]:.1f} ± {mean_and_error(metrics[key][2])[1]:.1f} '
+        cells = [f'{metrics[key][0]:.1f}{_error_text(metrics[key][2])} '
                  f'({", ".join(f"{v:.1f}" for v in metrics[key][2])})' for _, _, key in COLUMNS]
         versus, reference = '', METHODS[variant].reference
         if reference in summary:
             delta, error, called = difference(summary, variant, 'vid/mAP_degraded', reference)
-            versus = f'{delta:+.1f} ± {error:.1f}{" *" if called else ""}'
+            known = len(metrics['seeds']) > 1 and len(summary[reference]['seeds']) > 1
+            versus = f'{delta:+.1f}' + (f' ± {error:.1f}{" *" if called else ""}' if known else ' (one seed: no error)')
         print(f'| {variant} (seeds {metrics["seeds"]}) | ' + ' | '.join(cells) + f' | {versus} |')
     single_frame = [variant for variant in summary if run_protocols(config_of(variant, data_set)) is None]
     if protocol != 'online' and single_frame:

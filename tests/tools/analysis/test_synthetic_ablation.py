@@ -54,6 +54,8 @@ def test_a_difference_is_called_only_beyond_the_combined_standard_error(load_too
             if line.startswith('| ') and '(seeds' in line}
     assert rows['both'].endswith('| +8.0 ± 2.1 * |') and '(50.0, 53.0, 47.0)' in rows['both']
     assert rows['pixel'].endswith('| +1.0 ± 4.0 |') and rows['baseline'].endswith('|  |')
+    # one seed: its value alone, no '± 0.0' that would read as an exact figure
+    assert rows['instance'].endswith('| +18.0 (one seed: no error) |') and '60.0 (60.0)' in rows['instance']
 
 
 def test_runs_of_another_budget_live_in_their_own_folders(load_tool, tmp_path):
