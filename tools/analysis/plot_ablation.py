@@ -129,6 +129,14 @@ def _add_legend(figure: Figure, width_px: int) -> int:
     raise AssertionError('unreachable: one column is always kept')
 
 
+def seeds_label(records: Sequence[dict]) -> str:
+    """How many seeds a panel's variants have: '3 seeds', or '1 to 3 seeds a method' when they differ
+    (a grid still running)."""
+    counts = [len({r['seed'] for r in records if r['variant'] == variant}) for variant in _ordered(records, 'variant')]
+    low, high = min(counts), max(counts)
+    return f'{high} seed{"s" if high != 1 else ""}' if low == high else f'{low} to {high} seeds a method'
+
+
 def build_figure(records: Sequence[dict], title: Optional[str] = None) -> Figure:
     """The figure of ``records`` (see the module docstring): one panel per set and protocol, the
     legend below them, at ``figure_size`` pixels."""
@@ -140,9 +148,7 @@ def build_figure(records: Sequence[dict], title: Optional[str] = None) -> Figure
     for row, data_set in enumerate(sets):
         for column, protocol in enumerate(protocols):
             chosen = [r for r in records if r['set'] == data_set and r['protocol'] == protocol]
-            seeds = sorted({r['seed'] for r in chosen})
-            _panel(grid[row][column], chosen, variants,
-                   f'{data_set} set, {protocol} protocol ({len(seeds)} seed{"s" if len(seeds) != 1 else ""})')
+            _panel(grid[row][column], chosen, variants, f'{data_set} set, {protocol} protocol ({seeds_label(chosen)})')
         grid[row][0].set_ylabel('mAP@0.5 (%)')
     if title:
         figure.suptitle(title, fontsize=11)

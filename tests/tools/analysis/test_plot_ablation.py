@@ -45,6 +45,15 @@ def test_the_legend_is_inside_the_figure_whatever_its_width(load_tool, protocols
     assert all(figure.legends[0].get_window_extent(renderer).y1 <= panel.y0 for panel in panels)
 
 
+def test_a_panel_says_how_many_seeds_its_methods_have(load_tool):
+    tool = load_tool('analysis/plot_ablation.py')
+    records = [r for r in _records() if r['set'] == 'default']
+    assert tool.seeds_label(records) == '2 seeds'
+    assert tool.seeds_label([r for r in records if r['seed'] == 0]) == '1 seed'
+    partial = [r for r in records if r['variant'] == 'baseline' or r['seed'] == 0]  # a grid still running
+    assert tool.seeds_label(partial) == '1 to 2 seeds a method'
+
+
 def test_mean_and_standard_error_over_seeds(load_tool):
     tool = load_tool('analysis/plot_ablation.py')
     assert tool.mean_and_error([40.0, 44.0]) == pytest.approx((42.0, 2.0))
