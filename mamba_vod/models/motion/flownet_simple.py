@@ -27,10 +27,11 @@ the prefix (33 tensors, all bias-free except the encoder's).
   mmtracking's): the last prediction layer starts at zero, so the untrained network's flow is 0
   everywhere, and the warp reads on the exact grid (:func:`flow_warp`), where zero flow is the
   identity (on mmtracking's grid it contracts a map by up to a pixel towards its top-left corner,
-  which its released weights learnt to undo): every warp starts as the identity. Without pretrained weights a random network's flow (raw values times
-  40) scatters the references' maps, and the heads learn on maps unlike any frame's own; at zero
-  the heads first learn on the neighbours' maps as they are, the stand-in for pretrained flow,
-  whose warp is close to the frame's own map. The same rule as the GEOs' ``zero_init_output``.
+  which its released weights learnt to undo): every warp starts as the identity. Without pretrained
+  weights a random network's flow (raw values times 40) scatters the references' maps, and the
+  heads learn on maps unlike any frame's own; at zero the heads first learn on the neighbours' maps
+  as they are, the stand-in for pretrained flow, whose warp is close to the frame's own map. The
+  same rule as the GEOs' ``zero_init_output``.
 """
 from typing import List, Optional, Sequence, Tuple
 

@@ -8,7 +8,8 @@ import torch
 
 from mamba_vod.models.motion import flow_warp
 
-from .flow_fixtures import MMTRACKING_GRID, assert_same, build, detect, faster_rcnn_of, frames, record, train_maps, zero_flow
+from .flow_fixtures import (MMTRACKING_GRID, assert_same, build, detect, faster_rcnn_of, frames, record, train_maps,
+                            zero_flow)
 from .test_mamba_pinned import one_thread
 
 pytestmark = pytest.mark.usefixtures(one_thread.__name__)

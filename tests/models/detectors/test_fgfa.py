@@ -9,7 +9,8 @@ import torch
 from mamba_vod.datasets.test_protocol import build_protocol
 from mamba_vod.models.motion import flow_warp
 
-from .flow_fixtures import MMTRACKING_GRID, assert_same, build, detect, faster_rcnn_of, frames, record, train_maps, zero_flow
+from .flow_fixtures import (MMTRACKING_GRID, assert_same, build, detect, faster_rcnn_of, frames, record, train_maps,
+                            zero_flow)
 from .mamba_fixtures import make_sample, preprocess
 from .test_mamba_pinned import one_thread
 
