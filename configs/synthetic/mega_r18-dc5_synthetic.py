@@ -40,6 +40,11 @@ train_dataloader = dict(dataset=dict(datasets=[
     dict(det_train_dataset, ref_img_sampler=dict(num_ref_imgs=7, method='uniform')),  # DET images: 7 copies
 ]))
 
+# the relation modules (what MEGA adds to Faster R-CNN; RDN's too, which inherits this) learn at a
+# tenth of the rate, as every synthetic config's added parts do (MAMBA's and SELSA's GEOs, the flow
+# networks): at the full rate MEGA's training loss stalls after 5 epochs, far above the baseline's
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'relation_level': dict(lr_mult=0.1)}))
+
 # global frames and memory frames are missing from some clips' graphs: DDP must look for unused
 # parameters (--launcher pytorch)
 find_unused_parameters = True
