@@ -212,6 +212,11 @@ def run_stage(stage: str, folder: str, fingerprint: StageFingerprint, run: Calla
     return result
 
 
+#: what a training writes and its consumers read (:func:`train_stage`), and an evaluation's
+TRAINING_OUTPUTS = ('*.pth', 'last_checkpoint')
+EVALUATION_OUTPUTS = ('test_metrics.json', '*.npz')
+
+
 def _run_fingerprint(config: str, cfg_options: Optional[dict], data_root: Optional[tuple], **parts: str
                      ) -> StageFingerprint:
     """The fingerprint of a run of ``config``: its merged config, the code it builds and runs, the
@@ -219,6 +224,19 @@ def _run_fingerprint(config: str, cfg_options: Optional[dict], data_root: Option
     cfg = load_config(config, cfg_options)
     return StageFingerprint(config=config_digest(rebase_paths(cfg, *data_root) if data_root else cfg),
                             code=config_code_digest(cfg), environment=environment(), **parts)
+
+
+def training_fingerprint(config: str, *, data: StageFingerprint, data_root: Optional[tuple] = None,
+                         cfg_options: Optional[dict] = None) -> StageFingerprint:
+    """What :func:`train_stage` records for these arguments: a folder's training is current when
+    ``training_fingerprint(...).why_not_reusable(folder, outputs=TRAINING_OUTPUTS)`` is None."""
+    return _run_fingerprint(config, cfg_options, data_root, data=data.value)
+
+
+def evaluation_fingerprint(config: str, *, model: StageFingerprint, data_root: Optional[tuple] = None,
+                           cfg_options: Optional[dict] = None, protocol: Optional[str] = None) -> StageFingerprint:
+    """What :func:`evaluate_stage` records for these arguments (``model``: the training's)."""
+    return _run_fingerprint(config, cfg_options, data_root, model=model.value, protocol=str(protocol))
 
 
 def train_stage(config: str, work_dir: str, *, data: StageFingerprint, data_root: Optional[tuple] = None,
@@ -231,10 +249,10 @@ def train_stage(config: str, work_dir: str, *, data: StageFingerprint, data_root
     Returns:
         the checkpoint and the training's fingerprint (an evaluation's ``model``).
     """
-    fingerprint = _run_fingerprint(config, cfg_options, data_root, data=data.value)
+    fingerprint = training_fingerprint(config, data=data, data_root=data_root, cfg_options=cfg_options)
     checkpoint = run_stage(f'train {config}', work_dir, fingerprint,
                            lambda redo: train(config, work_dir, data_root=data_root, cfg_options=cfg_options,
-                                              force=redo), outputs=('*.pth', 'last_checkpoint'), resumable=True,
+                                              force=redo), outputs=TRAINING_OUTPUTS, resumable=True,
                            force=force, echo=echo)
     return checkpoint, fingerprint
 
@@ -246,8 +264,9 @@ def evaluate_stage(config: str, checkpoint: str, work_dir: str, *, model: StageF
     """:func:`~.experiment.evaluate` (same arguments), redone unless the config, the protocol,
     the code, the environment and ``model`` (the training's fingerprint) are those of the
     metrics in ``work_dir``, and its metrics and predictions are as it left them."""
-    fingerprint = _run_fingerprint(config, cfg_options, data_root, model=model.value, protocol=str(protocol))
+    fingerprint = evaluation_fingerprint(config, model=model, data_root=data_root, cfg_options=cfg_options,
+                                         protocol=protocol)
     return run_stage(f'test {config}' + (f' ({protocol} protocol)' if protocol else ''), work_dir, fingerprint,
                      lambda redo: evaluate(config, checkpoint, work_dir, data_root=data_root, cfg_options=cfg_options,
                                            out=out, force=redo, protocol=protocol),
-                     outputs=('test_metrics.json', '*.npz'), force=force, echo=echo)
+                     outputs=EVALUATION_OUTPUTS, force=force, echo=echo)

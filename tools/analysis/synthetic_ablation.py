@@ -19,7 +19,8 @@ like ``tools/train.py`` / ``tools/test.py`` do, under the protocols read from it
 for MAMBA 'mamba_offline', the paper's); a single-frame detector scores the same under every
 protocol and is evaluated once. A finished data set, training or evaluation is reused only
 when its config, code and inputs are those it was made with
-(``mamba_vod.engine.stage_fingerprint``), else redone.
+(``mamba_vod.engine.stage_fingerprint``), else redone; ``--summary-only`` trains nothing and counts
+only the finished runs a full run would reuse (:func:`drop_stale` names the others).
 
 Prints mAP@0.5 overall / degraded / clean frames, mean ± standard error over seeds with each seed's
 figure, and each variant's difference from its reference on degraded frames with its combined
@@ -37,9 +38,10 @@ import os.path as osp
 import statistics
 import sys
 from dataclasses import dataclass
-from typing import Dict, Optional
+from typing import Callable, Dict, Optional
 
-from mamba_vod.engine import epoch_budget, evaluate_stage, load_config, train_stage
+from mamba_vod.engine import (EVALUATION_OUTPUTS, TRAINING_OUTPUTS, epoch_budget, evaluate_stage,
+                              evaluation_fingerprint, load_config, train_stage, training_fingerprint)
 from mamba_vod.engine.test_protocol import accepted_protocols
 from mamba_vod.evaluation.functional import write_json
 
@@ -47,7 +49,7 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'misc'))
 sys.path.insert(0, osp.join(ROOT, 'tools', 'analysis'))
 from plot_ablation import mean_and_error, plot_results  # noqa: E402
-from synthetic_data_stage import prepare_synthetic_data  # noqa: E402
+from synthetic_data_stage import data_fingerprint, prepare_synthetic_data  # noqa: E402
 
 #: data set -> its generator options, the data root its configs name, the set whose configs it
 #: trains with and its folder under the data dir; 'tuning' is the hard set made with another
@@ -165,15 +167,65 @@ def run_set(work_dir: str, data_set: str, data_root: str, variants, seeds, epoch
     for variant in variants:
         trained = METHODS[variant].tested_from or variant
         train_config, test_config = config_of(trained, data_set), config_of(variant, data_set)
-        budget = epoch_budget(train_config, epochs)
         for seed in seeds:
             checkpoint, model = train_stage(train_config, run_dir(work_dir, trained, seed, epochs, data_set),
-                                            data=data, data_root=moved, cfg_options={'randomness.seed': seed, **budget})
+                                            data=data, data_root=moved,
+                                            cfg_options=training_options(train_config, seed, epochs))
             folder = run_dir(work_dir, variant, seed, epochs, data_set)
             for kind, protocol in _protocols_of(test_config, protocols).items():
                 runs[kind].setdefault(variant, {})[seed] = evaluate_stage(
                     test_config, checkpoint, eval_dir(folder, protocol), model=model, data_root=moved,
                     protocol=protocol)
+    return runs
+
+
+def training_options(config: str, seed: int, epochs: int) -> dict:
+    """The cfg_options of a run of ``config``: its seed and the epoch budget (the lr step moved)."""
+    return {'randomness.seed': seed, **epoch_budget(config, epochs)}
+
+
+@functools.lru_cache(maxsize=None)
+def _current_training(data_set: str, trained: str, seed: int, epochs: int, data_root: str):
+    """The fingerprint :func:`run_set` would give this training today."""
+    config = config_of(trained, data_set)
+    return training_fingerprint(config, data=data_fingerprint(SETS[data_set]['generator']),
+                                data_root=(SETS[data_set]['config_root'], data_root),
+                                cfg_options=training_options(config, seed, epochs))
+
+
+def stale_reason(work_dir: str, data_root: str, data_set: str, variant: str, seed: int, epochs: int,
+                 protocol: Optional[str]) -> Optional[str]:
+    """Why the finished test of ``variant``'s ``seed`` under ``protocol`` (None: a single-frame
+    detector's one test) is not what :func:`run_set` would reuse today: its training or its test
+    made with another config, code, environment or data, or their files changed since; None when
+    it is current."""
+    trained = METHODS[variant].tested_from or variant
+    training = _current_training(data_set, trained, seed, epochs, data_root)
+    reason = training.why_not_reusable(run_dir(work_dir, trained, seed, epochs, data_set), outputs=TRAINING_OUTPUTS)
+    if reason:
+        return f'its training: {reason}'
+    evaluation = evaluation_fingerprint(config_of(variant, data_set), model=training,
+                                        data_root=(SETS[data_set]['config_root'], data_root), protocol=protocol)
+    reason = evaluation.why_not_reusable(eval_dir(run_dir(work_dir, variant, seed, epochs, data_set), protocol),
+                                         outputs=EVALUATION_OUTPUTS)
+    return f'its test: {reason}' if reason else None
+
+
+def drop_stale(runs: dict, work_dir: str, data_root: str, data_set: str, epochs: int,
+               echo: Callable[[str], None] = print) -> dict:
+    """``runs`` (:func:`finished_runs`) without the tests :func:`stale_reason` refuses, each named
+    on one line: a summary counts only what a full run would reuse."""
+    for kind, per_variant in runs.items():
+        for variant in list(per_variant):
+            protocol = _protocols_of(config_of(variant, data_set), [kind])[kind]
+            for seed in list(per_variant[variant]):
+                reason = stale_reason(work_dir, data_root, data_set, variant, seed, epochs, protocol)
+                if reason:
+                    del per_variant[variant][seed]
+                    echo(f'not counted: {data_set} set, {variant}, seed {seed}, {kind} protocol: {reason} '
+                         '(run it again without --summary-only)')
+            if not per_variant[variant]:
+                del per_variant[variant]
     return runs
 
 
@@ -274,7 +326,9 @@ def main(argv=None):
     parser.add_argument('--json', help='write every result and the summary here (default WORK_DIR/ablation.json)')
     parser.add_argument('--figure', help='also draw the results to this PNG (tools/analysis/plot_ablation.py)')
     parser.add_argument('--summary-only', action='store_true',
-                        help='train nothing: summarise the finished runs found in the work dir')
+                        help='train nothing: summarise the finished runs found in the work dir that a full run '
+                             'would reuse (a run whose config, code, environment or data changed is named and '
+                             'left out)')
     args = parser.parse_args(argv)
     args.variants = list(dict.fromkeys(
         variant for name in args.variants for variant in (COMPARISON if name == 'comparison' else [name])))
@@ -284,7 +338,8 @@ def main(argv=None):
     runs = {}
     for data_set in args.sets:
         runs[data_set] = (
-            finished_runs(work_dir, args.variants, args.seeds, args.epochs, args.protocols, data_set)
+            drop_stale(finished_runs(work_dir, args.variants, args.seeds, args.epochs, args.protocols, data_set),
+                       work_dir, data_root_of(data_dir, data_set), data_set, args.epochs)
             if args.summary_only else run_set(work_dir, data_set, data_root_of(data_dir, data_set), args.variants,
                                               args.seeds, args.epochs, args.protocols))
     summary = {data_set: {protocol: summarise(per_variant) for protocol, per_variant in per_protocol.items()}

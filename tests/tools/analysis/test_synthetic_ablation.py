@@ -1,6 +1,7 @@
 """tools/analysis/synthetic_ablation.py: reading finished runs and the mean / spread over seeds, the
 variants and data sets it runs, the one JSON of every result."""
 import json
+import re
 import statistics
 
 import pytest
@@ -13,6 +14,42 @@ def _finish(work_dir, variant, seed, metrics, epochs=16, eval_folder='test'):
     folder = work_dir / variant / f'{epochs}e_seed{seed}' / eval_folder
     folder.mkdir(parents=True)
     (folder / 'test_metrics.json').write_text(json.dumps(metrics))
+
+
+def _record_as_current(tool, work_dir, variant, seed, epochs=16, data_set='default'):
+    """Records in the run's folders the fingerprints a full run would give them today."""
+    data_root = tool.data_root_of(str(work_dir / 'data'), data_set)
+    training = tool._current_training(data_set, variant, seed, epochs, data_root)
+    run = tool.run_dir(str(work_dir), variant, seed, epochs, data_set)
+    training.record(run, stage='train', finished=True, outputs=tool.TRAINING_OUTPUTS)
+    for protocol in tool._protocols_of(tool.config_of(variant, data_set), tool.PROTOCOLS).values():
+        folder = tool.eval_dir(run, protocol)
+        tool.evaluation_fingerprint(tool.config_of(variant, data_set), model=training, protocol=protocol,
+                                    data_root=(tool.SETS[data_set]['config_root'], data_root)).record(
+            folder, stage='test', finished=True, outputs=tool.EVALUATION_OUTPUTS)
+
+
+def test_a_summary_counts_only_the_runs_a_full_run_would_reuse(load_tool, tmp_path, capsys):
+    """A training made with another config (here: recorded with another fingerprint), or a test of
+    another model, is named and left out; the current runs are counted."""
+    tool = load_tool('analysis/synthetic_ablation.py')
+    metrics = {'vid/mAP': 0.7, 'vid/mAP_degraded': 0.4, 'vid/mAP_clean': 0.9}
+    for seed in (0, 1, 2):
+        _finish(tmp_path, 'baseline', seed, metrics)
+        _record_as_current(tool, tmp_path, 'baseline', seed)
+    StageFingerprint(config='an older config').record(str(tmp_path / 'baseline' / '16e_seed1'), stage='train',
+                                                      finished=True, outputs=tool.TRAINING_OUTPUTS)
+    StageFingerprint(model='another model').record(str(tmp_path / 'baseline' / '16e_seed2' / 'test'), stage='test',
+                                                   finished=True, outputs=tool.EVALUATION_OUTPUTS)
+    summary = tool.main(['--work-dir', str(tmp_path), '--seeds', '0', '1', '2', '--variants', 'baseline',
+                         '--protocols', 'online', '--summary-only'])['default']
+    assert summary['online']['baseline']['seeds'] == [0]
+    printed = capsys.readouterr().out
+    assert re.search(r'not counted: default set, baseline, seed 1, online protocol: its training: its [a-z, ]*config'
+                     r'[a-z, ]* changed since it ran', printed)
+    assert re.search(r'not counted: default set, baseline, seed 2, online protocol: its test: its [a-z, ]*model'
+                     r'[a-z, ]* changed since it ran', printed)
+    assert 'seed 0, online' not in printed
 
 
 def test_summary_of_finished_runs(load_tool, tmp_path):
@@ -83,6 +120,8 @@ def test_each_protocol_has_its_evaluation_and_the_baseline_one_for_all(load_tool
     runs = tool.finished_runs(str(tmp_path), ['baseline', 'both'], [0])
     assert runs['online']['both'][0]['vid/mAP'] == 0.7 and runs['offline']['both'][0]['vid/mAP'] == 0.8
     assert runs['online']['baseline'] == runs['offline']['baseline']
+    for variant in ('baseline', 'both'):
+        _record_as_current(tool, tmp_path, variant, 0)
     summary = tool.main(['--work-dir', str(tmp_path), '--seeds', '0', '--variants', 'baseline', 'both',
                          '--summary-only'])['default']
     assert summary['offline']['both']['vid/mAP_degraded'][0] == 50.0
